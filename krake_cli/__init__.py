@@ -1,0 +1,1 @@
+"""krakectl and the `krake` launcher."""

@@ -1,0 +1,1 @@
+"""Krake's controllers: the reusable runtime and one package per controller."""
