@@ -17,7 +17,7 @@ def etcd() -> Iterator[EtcdCluster]:
     """One real etcd server for the session; tests keep to their own key prefix."""
     from krake_testing.etcd import EtcdCluster
 
-    with EtcdCluster(1) as cluster:
+    with EtcdCluster(1, fsync=False) as cluster:
         yield cluster
 
 
@@ -29,7 +29,7 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     deadline = asyncio.get_running_loop().time() + 2.0
     while True:
         leaked = {t for t in asyncio.all_tasks() - before if not t.done()}
-        leaked.discard(asyncio.current_task())  # type: ignore[arg-type]
+        leaked.discard(asyncio.current_task())
         if not leaked or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.01)

@@ -21,7 +21,7 @@ conformance suite in `tests/conformance/`. The contract, in etcd's terms:
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -224,7 +224,7 @@ class Store(Protocol):
 
     def watch(
         self, prefix: str, *, after: int, progress_interval: float | None = None
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Changes with revision > `after`; a `Progress` every `progress_interval`
         seconds while idle (None: never). Close with `aclose()` or by cancelling."""
         ...

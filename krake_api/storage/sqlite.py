@@ -23,7 +23,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TypeVar
 
 import structlog
@@ -180,7 +180,7 @@ class SqliteStore(SingleOps):
 
     async def watch(
         self, prefix: str, *, after: int, progress_interval: float | None = None
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         loop = asyncio.get_running_loop()
         last_id, idle_since = 0, loop.time()
         while True:

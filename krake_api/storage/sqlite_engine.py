@@ -301,7 +301,7 @@ def _check(op: Op, row: tuple[bytes, int, int] | None) -> None:
         if row:
             raise KeyExists(op.key)
     elif isinstance(op, Replace | Delete) and op.expect is not None:
-        if op.expect != actual:
+        if row is None or op.expect != actual:
             raise RevisionMismatch(op.key, op.expect, actual)
     elif isinstance(op, Delete) and row is None:
         raise KeyNotFound(op.key)

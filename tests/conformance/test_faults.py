@@ -25,7 +25,7 @@ async def breakable(
         from krake_api.storage.etcd import EtcdStore
         from krake_testing.etcd import EtcdCluster
 
-        with EtcdCluster(1) as cluster:
+        with EtcdCluster(1, fsync=False) as cluster:
             store: Store = await EtcdStore.connect(cluster.endpoints, timeout=TIMEOUT)
             try:
                 yield store, lambda: cluster.kill(0)

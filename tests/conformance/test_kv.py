@@ -54,8 +54,11 @@ async def test_replace_is_a_compare_and_swap(store: Store, ns: str) -> None:
     )
     assert await store.revision() == replaced
     assert (await store.get(ns + "a")).value == b"two"  # type: ignore[union-attr]
-    with pytest.raises(RevisionMismatch, match="no such key"):
-        await store.replace(ns + "missing", b"x", expect=created)
+    for expect in (created, 0):
+        with pytest.raises(RevisionMismatch, match="no such key"):
+            await store.replace(ns + "missing", b"x", expect=expect)
+        with pytest.raises(RevisionMismatch, match="no such key"):
+            await store.delete(ns + "missing", expect=expect)
     assert await store.get(ns + "missing") is None
 
 

@@ -12,7 +12,7 @@ from krake_api.storage.base import Change, ChangeType, LeaseNotFound, Store
 async def next_change(events: object) -> Change:
     async with asyncio.timeout(10.0):
         while True:
-            event = await anext(events)  # type: ignore[call-overload]
+            event = await anext(events)
             if isinstance(event, Change):
                 return event
 
@@ -27,7 +27,7 @@ async def test_lease_expiry_deletes_its_keys_and_emits_delete(store: Store, ns: 
     try:
         change = await next_change(events)
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
     assert (change.type, change.key, change.prev_value) == (
         ChangeType.DELETE,
         ns + "leased",

@@ -33,8 +33,8 @@ async def test_data_revisions_and_history_survive_a_restart(tmp_path: pathlib.Pa
         ]
         assert (await store.range("/k/", revision=first)).entries[0].value == b"one"
         events = store.watch("/k/a", after=first)
-        change = await anext(events)  # type: ignore[arg-type]
-        await events.aclose()  # type: ignore[attr-defined]
+        change = await anext(events)
+        await events.aclose()
         assert change == Change(ChangeType.PUT, "/k/a", b"two", b"one", last, first)
         assert await store.keepalive(lease) == 60
         assert await store.put("/k/c", b"new") == revision + 1
