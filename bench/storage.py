@@ -5,8 +5,10 @@ its raw client (etcd: grpc.aio stubs from aetcd.rpc on one channel; SQLite: the
 sqlite3 module on a plain key/value table, no revision log), at concurrency 1 and
 32, with 1 KiB values: put, CAS-replace, get, range(1,000) and watch replay. Each
 cell is the best of `--repeat` runs, store and raw interleaved. Prints ops/s and
-the ratio store/raw (1.00 = no overhead; the etcd target is >= 0.87, i.e. the
-Store layer adds at most 15%).
+their ratio store/raw (1.00 = no overhead; the etcd target is >= 0.87, i.e. the
+Store layer adds at most 15%), and the client process's CPU time per operation
+(all threads, gRPC's included) for both: on a noisy machine wall-clock rates swing
+by tens of percent between runs, while the CPU a layer adds is what it costs.
 
     python bench/storage.py [--ops 4000] [--repeat 3] [--backends etcd,sqlite]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import pathlib
 import sqlite3
 import sys
@@ -48,20 +51,32 @@ class Subject:
     replay: Callable[[int], Awaitable[int]]  # watchers -> events delivered
 
 
-async def rate(op: Op, ops: int, concurrency: int) -> float:
+@dataclass
+class Best:
+    """The best of several runs: highest rate, lowest CPU microseconds per op."""
+
+    rate: float = 0.0
+    cpu_us: float = float("inf")
+
+    async def measure(self, run: Callable[[], Awaitable[int]]) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        count = await run()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if count:
+            self.rate = max(self.rate, count / wall)
+            self.cpu_us = min(self.cpu_us, cpu / count * 1e6)
+
+
+def rate(op: Op, ops: int, concurrency: int) -> Callable[[], Awaitable[int]]:
     async def worker(offset: int) -> None:
         for i in range(offset, ops, concurrency):
             await op(i)
 
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(w) for w in range(concurrency)))
-    return ops / (time.perf_counter() - start)
+    async def run() -> int:
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        return ops
 
-
-async def replay_rate(subject: Subject, concurrency: int) -> float:
-    start = time.perf_counter()
-    delivered = await subject.replay(concurrency)
-    return delivered / (time.perf_counter() - start)
+    return run
 
 
 async def store_subject(store: Store, prefix: str, ops: int) -> Subject:
@@ -198,29 +213,29 @@ def raw_sqlite_subject(path: str, ops: int) -> tuple[Subject, sqlite3.Connection
     return Subject("raw", put, replace, get, ranged, replay), db
 
 
-async def compare(
-    backend: str, store: Subject, raw: Subject, ops: int, repeat: int
-) -> list[tuple[str, str, int, float, float]]:
-    rows = []
+Row = tuple[str, str, int, Best, Best]
+
+
+async def compare(backend: str, store: Subject, raw: Subject, ops: int, repeat: int) -> list[Row]:
+    rows: list[Row] = []
     for concurrency in (1, 32):
-        for op_name in ("put", "replace", "get", "range"):
+        for op_name in ("put", "replace", "get", "range", "replay"):
             count = ops // 10 if op_name == "range" else ops
-            best = {"store": 0.0, "raw": 0.0}
+            watchers = 1 if concurrency == 1 else 8
+            best = {"store": Best(), "raw": Best()}
             for _ in range(repeat):
                 for subject in (store, raw):
-                    op = getattr(subject, op_name)
-                    best[subject.name] = max(best[subject.name], await rate(op, count, concurrency))
-            rows.append((backend, op_name, concurrency, best["store"], best["raw"]))
-        watchers = concurrency if concurrency == 1 else 8
-        best = {"store": 0.0, "raw": 0.0}
-        for _ in range(repeat):
-            for subject in (store, raw):
-                best[subject.name] = max(best[subject.name], await replay_rate(subject, watchers))
-        rows.append((backend, f"watch x{watchers}", concurrency, best["store"], best["raw"]))
+                    if op_name == "replay":
+                        run = functools.partial(subject.replay, watchers)
+                    else:
+                        run = rate(getattr(subject, op_name), count, concurrency)
+                    await best[subject.name].measure(run)
+            name = f"watch x{watchers}" if op_name == "replay" else op_name
+            rows.append((backend, name, concurrency, best["store"], best["raw"]))
     return rows
 
 
-async def bench_etcd(ops: int, repeat: int) -> list[tuple[str, str, int, float, float]]:
+async def bench_etcd(ops: int, repeat: int) -> list[Row]:
     with EtcdCluster(1) as cluster:
         store = await EtcdStore.connect(cluster.endpoints)
         raw, channel = await raw_etcd_subject(cluster.endpoints[0], "/bench/raw/", ops)
@@ -232,7 +247,7 @@ async def bench_etcd(ops: int, repeat: int) -> list[tuple[str, str, int, float, 
             await channel.close()
 
 
-async def bench_sqlite(ops: int, repeat: int) -> list[tuple[str, str, int, float, float]]:
+async def bench_sqlite(ops: int, repeat: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as folder:
         store = await SqliteStore.open(str(pathlib.Path(folder) / "store.db"))
         raw, db = raw_sqlite_subject(str(pathlib.Path(folder) / "raw.db"), ops)
@@ -244,14 +259,20 @@ async def bench_sqlite(ops: int, repeat: int) -> list[tuple[str, str, int, float
             db.close()
 
 
-def print_table(rows: list[tuple[str, str, int, float, float]]) -> None:
+def print_table(rows: list[Row]) -> None:
     print(
-        f"{'backend':8} {'operation':11} {'conc':>4} {'store/s':>10} {'raw/s':>10} {'store/raw':>9}"
+        f"{'backend':8} {'operation':11} {'conc':>4} {'store/s':>10} {'raw/s':>10} {'ratio':>6}"
+        f" {'store us':>9} {'raw us':>9} {'added':>6}"
     )
     for backend, op, concurrency, store, raw in rows:
-        ratio = f"{store / raw:9.2f}" if raw else f"{'-':>9}"
-        raw_text = f"{raw:10,.0f}" if raw else f"{'-':>10}"
-        print(f"{backend:8} {op:11} {concurrency:4} {store:10,.0f} {raw_text} {ratio}")
+        if raw.rate:
+            extra = (
+                f"{raw.rate:10,.0f} {store.rate / raw.rate:6.2f}"
+                f" {store.cpu_us:9,.0f} {raw.cpu_us:9,.0f} {store.cpu_us / raw.cpu_us - 1:+6.0%}"
+            )
+        else:
+            extra = f"{'-':>10} {'-':>6} {store.cpu_us:9,.0f} {'-':>9} {'-':>6}"
+        print(f"{backend:8} {op:11} {concurrency:4} {store.rate:10,.0f} {extra}")
 
 
 async def main(argv: list[str]) -> None:
