@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import pathlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+from krake_api.storage.base import Store
+from krake_api.storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from krake_testing.etcd import EtcdCluster
@@ -19,6 +23,21 @@ def etcd() -> Iterator[EtcdCluster]:
 
     with EtcdCluster(1, fsync=False) as cluster:
         yield cluster
+
+
+@pytest.fixture(params=["etcd", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[Store]:
+    if request.param == "etcd":
+        from krake_api.storage.etcd import EtcdStore
+
+        cluster = request.getfixturevalue("etcd")
+        opened: Store = await EtcdStore.connect(cluster.endpoints, timeout=5.0)
+    else:
+        opened = await SqliteStore.open(str(tmp_path / "krake.db"), timeout=5.0)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture(autouse=True)

@@ -178,8 +178,16 @@ class Endpoints:
         await asyncio.gather(*(m.channel.close() for m in self.members))
 
 
+_TRANSPORT_FAILURES: Final = ("Internal error from Core", "RST_STREAM")
+"""INTERNAL details with which gRPC reports a connection that broke mid-call (seen
+when the member in use is killed): the member is gone, not refusing the request."""
+
+
 def is_unavailable(err: grpc.aio.AioRpcError) -> bool:
-    return err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return True
+    details = err.details() or ""
+    return err.code() == grpc.StatusCode.INTERNAL and any(s in details for s in _TRANSPORT_FAILURES)
 
 
 def retryable(err: grpc.aio.AioRpcError, *, idempotent: bool) -> bool:

@@ -1,0 +1,1 @@
+"""Generic resource handling: verbs, validation, selectors, pagination."""
