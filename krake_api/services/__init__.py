@@ -1,0 +1,1 @@
+"""gRPC services: one generic handler per proto service, built from its descriptor."""
