@@ -24,12 +24,15 @@ from krake_api import registry
 from krake_api.services import handlers
 from krake_api.storage import open_store
 from krake_api.storage.base import Store
+from krake_api.watch.streams import WatchCaches
 
 log = structlog.get_logger(__name__)
 MAX_MESSAGE = 4 * 1024 * 1024  # gRPC's own cap; requests > 1.5 MiB get INVALID_ARGUMENT
 
 
-def build(store: Store, address: str) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
+def build(
+    store: Store, address: str, caches: WatchCaches
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """A gRPC server with every Krake service, reflection and health, bound to
     `address` (port 0 picks a free one); returns the port it got."""
     server = grpc.aio.server(
@@ -38,7 +41,7 @@ def build(store: Store, address: str) -> tuple[grpc.aio.Server, health.aio.Healt
             ("grpc.max_send_message_length", -1),
         ]
     )
-    server.add_generic_rpc_handlers(handlers.handlers(store))
+    server.add_generic_rpc_handlers(handlers.handlers(store, caches))
     status = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(status, server)
     names = [s.full_name for s in registry.SERVICES]
@@ -51,9 +54,12 @@ def build(store: Store, address: str) -> tuple[grpc.aio.Server, health.aio.Healt
     return server, status, port
 
 
-async def serve(storage: str, address: str, grace: float) -> None:
+async def serve(storage: str, address: str, grace: float, bookmark_interval: float) -> None:
     store = await open_store(storage)
-    server, status, port = build(store, address)
+    caches = WatchCaches(store, bookmark_interval=bookmark_interval)
+    server, status, port = build(store, address, caches)
+    for kind in registry.KINDS.values():
+        caches.cache(kind)  # history for resumes starts now, not at the first watch
     await server.start()
     for name in ["", *(s.full_name for s in registry.SERVICES)]:
         await status.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -68,6 +74,7 @@ async def serve(storage: str, address: str, grace: float) -> None:
     log.info("api.draining", grace=grace)
     await status.enter_graceful_shutdown()
     await server.stop(grace)
+    await caches.close()
     await store.close()
     log.info("api.stopped")
 
@@ -91,9 +98,15 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         default=float(env("KRAKE_GRACE", "10")),
         help="seconds in-flight calls get on SIGTERM (env KRAKE_GRACE)",
     )
+    parser.add_argument(
+        "--bookmark-interval",
+        type=float,
+        default=float(env("KRAKE_BOOKMARK_INTERVAL", "10")),
+        help="seconds of silence after which a watch gets a BOOKMARK (env KRAKE_BOOKMARK_INTERVAL)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
-    asyncio.run(serve(args.storage, args.grpc_address, args.grace))
+    asyncio.run(serve(args.storage, args.grpc_address, args.grace, args.bookmark_interval))

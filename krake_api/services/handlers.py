@@ -3,9 +3,9 @@
 `handlers(store)` turns each service descriptor into one `grpc.GenericRpcHandler`.
 Every handler has the same steps (as etcd's servers do): check the request size,
 call the verb, and translate a `KrakeError` through the one table in
-`krake_api.errors`. RPCs whose verb has no adapter here yet answer UNIMPLEMENTED
-with a message naming the verb (the watch cache and the binding/hook
-subresources come next); `unserved()` lists them and a test pins that list.
+`krake_api.errors`. Watch RPCs stream from the per-kind watch caches
+(`krake_api.watch`). An RPC whose verb had no adapter would answer UNIMPLEMENTED;
+`unserved()` lists such RPCs and a test pins that list (empty).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from grpc_status import rpc_status
 
 from krake_api import errors, registry
 from krake_api.registry import Binding, Kind
-from krake_api.resources import validation, verbs
+from krake_api.resources import subresources, validation, verbs
 from krake_api.storage.base import Store
+from krake_api.watch import streams
 
 log = structlog.get_logger(__name__)
 Adapter = Callable[[Store, Kind, Any], Awaitable[Message]]
@@ -78,12 +79,35 @@ def _list(response: type[Message]) -> Adapter:
     return adapter
 
 
+async def _bind(store: Store, kind: Kind, request: Any) -> Message:
+    (ref,) = [
+        getattr(request, f.name)
+        for f in request.DESCRIPTOR.fields
+        if f.message_type is not None and f.message_type.full_name == "krake.core.v1.ResourceRef"
+    ]
+    return await subresources.bind(
+        store, kind, getattr(request, "namespace", ""), request.name, ref
+    )
+
+
+def _hook(which: str) -> Adapter:
+    async def adapter(store: Store, kind: Kind, request: Any) -> Message:
+        return await subresources.hook(
+            store, kind, request.namespace, request.name, which=which, token=request.token
+        )
+
+    return adapter
+
+
 ADAPTERS: Final[Mapping[str, Adapter]] = {
     "create": _create,
     "get": _get,
     "update": _update,
     "update_status": _update_status,
     "delete": _delete,
+    "bind": _bind,
+    "complete": _hook("complete"),
+    "shutdown": _hook("shutdown"),
 }
 
 
@@ -96,7 +120,36 @@ def adapter(binding: Binding) -> Adapter | None:
 def unserved(bindings: Mapping[str, Binding] | None = None) -> list[str]:
     """Full names of the RPCs that still answer UNIMPLEMENTED."""
     bindings = registry.bind() if bindings is None else bindings
-    return sorted(name for name, b in bindings.items() if adapter(b) is None)
+    return sorted(name for name, b in bindings.items() if b.verb != "watch" and adapter(b) is None)
+
+
+async def _abort(context: grpc.aio.ServicerContext, method: str, err: errors.KrakeError) -> None:
+    log.info("api.error", method=method, code=errors.grpc_code(err).name, error=str(err))
+    status = rpc_status.to_status(errors.to_status(err))
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _watch(caches: streams.WatchCaches, binding: Binding) -> grpc.RpcMethodHandler:
+    kind, method = binding.kind, binding.method.full_name
+    response_class = GetMessageClass(binding.method.output_type)
+
+    async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            namespace = getattr(request, "namespace", "")
+            matches = streams.selection(
+                kind, namespace, request.label_selector, request.field_selector
+            )
+            since = verbs.expected_revision(request.resource_version, "resource_version")
+            async for event in streams.events(caches, kind, matches, since):
+                yield streams.response(response_class, event)
+        except errors.KrakeError as err:
+            await _abort(context, method, err)
+
+    return grpc.unary_stream_rpc_method_handler(
+        behavior,
+        request_deserializer=GetMessageClass(binding.method.input_type).FromString,
+        response_serializer=response_class.SerializeToString,
+    )
 
 
 def _unary(store: Store, binding: Binding) -> grpc.RpcMethodHandler:
@@ -112,33 +165,28 @@ def _unary(store: Store, binding: Binding) -> grpc.RpcMethodHandler:
             validation.check_size(request.ByteSize())
             return await run(store, binding.kind, request)  # type: ignore[misc]
         except errors.KrakeError as err:
-            log.info("api.error", method=method, code=errors.grpc_code(err).name, error=str(err))
-            status = rpc_status.to_status(errors.to_status(err))
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await _abort(context, method, err)
             raise  # abort() raises; this line is never reached
 
     request_class = GetMessageClass(binding.method.input_type)
     response_class = GetMessageClass(binding.method.output_type)
-    factory = (
-        grpc.unary_stream_rpc_method_handler
-        if binding.method.server_streaming
-        else grpc.unary_unary_rpc_method_handler
-    )
-    return factory(
+    return grpc.unary_unary_rpc_method_handler(
         behavior,
         request_deserializer=request_class.FromString,
         response_serializer=response_class.SerializeToString,
     )
 
 
-def handlers(store: Store) -> list[grpc.GenericRpcHandler]:
+def handlers(store: Store, caches: streams.WatchCaches) -> list[grpc.GenericRpcHandler]:
     """One generic handler per service, every RPC bound (start-up fails otherwise)."""
     bindings = registry.bind()
     result = []
     for service in registry.SERVICES:
-        methods = {
-            method.name: _unary(store, bindings[f"/{service.full_name}/{method.name}"])
-            for method in service.methods
-        }
+        methods = {}
+        for method in service.methods:
+            binding = bindings[f"/{service.full_name}/{method.name}"]
+            methods[method.name] = (
+                _watch(caches, binding) if binding.verb == "watch" else _unary(store, binding)
+            )
         result.append(grpc.method_handlers_generic_handler(service.full_name, methods))
     return result
