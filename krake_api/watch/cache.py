@@ -221,7 +221,9 @@ class WatchCache:
             if resource_version is None
             else [e for e in self.ring if e.revision > resource_version]
         )
-        subscription = Subscription(matches, max(self.queue_size, len(backlog) + 1))
+        # the backlog does not count against the live bound: a client resuming far
+        # back must still be allowed `queue_size` events of live lag on top of it
+        subscription = Subscription(matches, len(backlog) + self.queue_size)
         for event in backlog:
             subscription.offer(event)
         self.subscriptions.add(subscription)
