@@ -77,6 +77,11 @@ class Binding:
     verb: str
     kind: Kind
 
+    @property
+    def method_path(self) -> str:
+        """The RPC's path on the wire: `/package.Service/Method`."""
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
 
 class UnboundMethod(Exception):
     """Raised at start-up: an RPC matches no verb pattern."""

@@ -1,18 +1,20 @@
-"""`krake-api`: composition only: Store -> registry -> services -> grpc.aio server.
+"""`krake-api`: composition only: settings -> Store -> watch caches -> interceptor
+chain -> gRPC services, plus the HTTP side (metrics, health).
 
-Flags also read `KRAKE_*` environment variables (`KRAKE_STORAGE`, ...). SIGTERM and
-SIGINT drain: the health service reports NOT_SERVING, the server stops accepting
-and gives in-flight calls `--grace` seconds, then storage is closed.
+Settings come from flags, `KRAKE_*` environment variables and a YAML file
+(krake_api/config.py). SIGTERM and SIGINT drain: health reports NOT_SERVING (gRPC)
+and 503 (`/healthz`), the server stops accepting and gives in-flight calls
+`--grace` seconds, watch streams end, then storage is closed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Final
 
 import grpc
 import grpc.aio
@@ -20,18 +22,33 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from krake_api import registry
+from krake_api import http, logs, registry
+from krake_api.config import Option, parse
+from krake_api.metrics import Metrics
 from krake_api.services import handlers
+from krake_api.services.access_log import access_log
+from krake_api.services.chain import Chain
 from krake_api.storage import open_store
 from krake_api.storage.base import Store
 from krake_api.watch.streams import WatchCaches
 
 log = structlog.get_logger(__name__)
 MAX_MESSAGE = 4 * 1024 * 1024  # gRPC's own cap; requests > 1.5 MiB get INVALID_ARGUMENT
+OPTIONS: Final = (
+    Option("storage", "sqlite:///./krake.db", "sqlite:///PATH or etcd://HOST:PORT[,HOST:PORT...]"),
+    Option("grpc-address", "127.0.0.1:50051", "HOST:PORT for gRPC"),
+    Option("http-address", "127.0.0.1:8080", "HOST:PORT for HTTP: /metrics, /healthz"),
+    Option("grace", "10", "seconds in-flight calls get on SIGTERM", float),
+    Option("bookmark-interval", "10", "seconds of silence before a watch gets a BOOKMARK", float),
+    Option("log-level", "info", "least severe log level written", choices=logs.LEVELS),
+    Option(
+        "log-format", "json", "log lines as JSON objects or for the console", choices=logs.FORMATS
+    ),
+)
 
 
 def build(
-    store: Store, address: str, caches: WatchCaches
+    store: Store, address: str, caches: WatchCaches, chain: Chain | None = None
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """A gRPC server with every Krake service, reflection and health, bound to
     `address` (port 0 picks a free one); returns the port it got."""
@@ -41,7 +58,7 @@ def build(
             ("grpc.max_send_message_length", -1),
         ]
     )
-    server.add_generic_rpc_handlers(handlers.handlers(store, caches))
+    server.add_generic_rpc_handlers(handlers.handlers(store, caches, chain))
     status = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(status, server)
     names = [s.full_name for s in registry.SERVICES]
@@ -54,59 +71,43 @@ def build(
     return server, status, port
 
 
-async def serve(storage: str, address: str, grace: float, bookmark_interval: float) -> None:
-    store = await open_store(storage)
-    caches = WatchCaches(store, bookmark_interval=bookmark_interval)
-    server, status, port = build(store, address, caches)
+async def serve(settings: argparse.Namespace) -> None:
+    store = await open_store(settings.storage)
+    caches = WatchCaches(store, bookmark_interval=settings.bookmark_interval)
+    metrics = Metrics(caches)
+    chain = Chain(observers=(access_log, metrics))
+    server, status, grpc_port = build(store, settings.grpc_address, caches, chain)
+    probe = http.Health(store)
+    runner, http_port = await http.start(http.application(metrics, probe), settings.http_address)
     for kind in registry.KINDS.values():
         caches.cache(kind)  # history for resumes starts now, not at the first watch
     await server.start()
     for name in ["", *(s.full_name for s in registry.SERVICES)]:
         await status.set(name, health_pb2.HealthCheckResponse.SERVING)
-    host = address.rsplit(":", 1)[0]
-    log.info("api.listening", grpc=f"{host}:{port}", storage=storage)
-    print(f"krake-api: gRPC on {host}:{port}, storage {storage}", flush=True)
+    grpc_at = f"{settings.grpc_address.rsplit(':', 1)[0]}:{grpc_port}"
+    http_at = f"{settings.http_address.rsplit(':', 1)[0]}:{http_port}"
+    log.info("api.listening", grpc=grpc_at, http=http_at, storage=settings.storage)
+    print(
+        f"krake-api: gRPC on {grpc_at}, HTTP on {http_at}, storage {settings.storage}", flush=True
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("api.draining", grace=grace)
+    log.info("api.draining", grace=settings.grace)
+    probe.serving = False
     await status.enter_graceful_shutdown()
-    await server.stop(grace)
+    await server.stop(settings.grace)
+    await runner.cleanup()
     await caches.close()
     await store.close()
     log.info("api.stopped")
 
 
-def parse(argv: Sequence[str]) -> argparse.Namespace:
-    env = os.environ.get
-    parser = argparse.ArgumentParser(prog="krake-api", description="Krake's API server")
-    parser.add_argument(
-        "--storage",
-        default=env("KRAKE_STORAGE", "sqlite:///./krake.db"),
-        help="sqlite:///PATH or etcd://HOST:PORT[,HOST:PORT...] (env KRAKE_STORAGE)",
-    )
-    parser.add_argument(
-        "--grpc-address",
-        default=env("KRAKE_GRPC_ADDRESS", "127.0.0.1:50051"),
-        help="HOST:PORT for gRPC (env KRAKE_GRPC_ADDRESS)",
-    )
-    parser.add_argument(
-        "--grace",
-        type=float,
-        default=float(env("KRAKE_GRACE", "10")),
-        help="seconds in-flight calls get on SIGTERM (env KRAKE_GRACE)",
-    )
-    parser.add_argument(
-        "--bookmark-interval",
-        type=float,
-        default=float(env("KRAKE_BOOKMARK_INTERVAL", "10")),
-        help="seconds of silence after which a watch gets a BOOKMARK (env KRAKE_BOOKMARK_INTERVAL)",
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse(sys.argv[1:] if argv is None else argv)
-    asyncio.run(serve(args.storage, args.grpc_address, args.grace, args.bookmark_interval))
+    settings = parse(
+        "krake-api", "Krake's API server", OPTIONS, sys.argv[1:] if argv is None else argv
+    )
+    logs.configure(settings.log_level, settings.log_format)
+    asyncio.run(serve(settings))

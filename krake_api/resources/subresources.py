@@ -21,6 +21,7 @@ from typing import Any, Final
 from google.protobuf.message import Message
 
 from krake_api import errors
+from krake_api.identity import SYSTEM, Caller
 from krake_api.registry import Kind
 from krake_api.resources import names, verbs
 from krake_api.storage.base import Store
@@ -48,7 +49,9 @@ def _reference(kind: Kind, namespace: str, name: str) -> Message:
     return reference  # type: ignore[no-any-return]
 
 
-async def bind(store: Store, kind: Kind, namespace: str, name: str, target: Any) -> Message:
+async def bind(
+    store: Store, kind: Kind, namespace: str, name: str, target: Any, *, caller: Caller = SYSTEM
+) -> Message:
     """Record `target` (a ResourceRef) as where the object is scheduled."""
     problems = [
         errors.FieldViolation(f"ref.{field}", "is required")
@@ -68,11 +71,20 @@ async def bind(store: Store, kind: Kind, namespace: str, name: str, target: Any)
         return new  # type: ignore[no-any-return]
 
     reference = _reference(kind, namespace, name)
-    return await verbs.modify(store, kind, reference, change, version_field="resource_version")
+    return await verbs.modify(
+        store, kind, reference, change, version_field="resource_version", verb="bind", caller=caller
+    )
 
 
 async def hook(
-    store: Store, kind: Kind, namespace: str, name: str, *, which: str, token: str
+    store: Store,
+    kind: Kind,
+    namespace: str,
+    name: str,
+    *,
+    which: str,
+    token: str,
+    caller: Caller = SYSTEM,
 ) -> Message:
     """The workload's call of hook `which` ("complete" or "shutdown") with `token`."""
 
@@ -89,4 +101,6 @@ async def hook(
         return new  # type: ignore[no-any-return]
 
     reference = _reference(kind, namespace, name)
-    return await verbs.modify(store, kind, reference, change, version_field="resource_version")
+    return await verbs.modify(
+        store, kind, reference, change, version_field="resource_version", verb=which, caller=caller
+    )

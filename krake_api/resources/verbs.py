@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from uuid import uuid4
 
+import structlog
 from google.protobuf.message import Message
 
 from krake.core.v1 import metadata_pb2
 from krake_api import errors
+from krake_api.identity import SYSTEM, Caller
 from krake_api.registry import Kind
 from krake_api.resources import selectors, validation
 from krake_api.resources.pagination import PageToken, page_size
@@ -36,6 +38,7 @@ PROPAGATION_FINALIZERS: Final = {
     metadata_pb2.FOREGROUND: "foregroundDeletion",
     metadata_pb2.ORPHAN: "orphan",
 }
+audit_log = structlog.get_logger("krake.audit")
 RETRIES: Final = 5
 """Read-modify-write attempts when no resource_version was given and a concurrent
 writer won the compare-and-swap."""
@@ -84,6 +87,19 @@ def dump(obj: Message) -> bytes:
     return stored.SerializeToString()
 
 
+def audit(verb: str, caller: Caller, kind: Kind, obj: Any, revision: int) -> None:
+    """One line per successful write: who did what to which object."""
+    audit_log.info(
+        "audit",
+        verb=verb,
+        user=caller.user,
+        kind=kind.name,
+        namespace=obj.metadata.namespace,
+        name=obj.metadata.name,
+        resource_version=revision,
+    )
+
+
 def check(obj: Message, kind: Kind, violations: list[errors.FieldViolation]) -> None:
     violations = violations + validation.validate(obj, namespaced=kind.namespaced)
     if violations:
@@ -98,7 +114,9 @@ def expected_revision(value: str, field: str) -> int | None:
     return int(value)
 
 
-async def create(store: storage.Store, kind: Kind, namespace: str, obj: M) -> M:
+async def create(
+    store: storage.Store, kind: Kind, namespace: str, obj: M, *, caller: Caller = SYSTEM
+) -> M:
     new = type(obj)()
     new.CopyFrom(obj)
     meta: Any = new.metadata  # type: ignore[attr-defined]
@@ -123,6 +141,7 @@ async def create(store: storage.Store, kind: Kind, namespace: str, obj: M) -> M:
     except storage.StorageError as err:
         raise translate(err, what) from None
     meta.resource_version = str(revision)
+    audit("create", caller, kind, new, revision)
     return new
 
 
@@ -194,7 +213,14 @@ Change = Callable[[Message, Message], Message]
 
 
 async def modify(
-    store: storage.Store, kind: Kind, obj: Message, change: Change, *, version_field: str
+    store: storage.Store,
+    kind: Kind,
+    obj: Message,
+    change: Change,
+    *,
+    version_field: str,
+    verb: str,
+    caller: Caller,
 ) -> Message:
     """Read, change and compare-and-swap the object `obj` names, retrying lost races
     unless the caller gave a resource_version; remove it once deleted and final."""
@@ -219,6 +245,7 @@ async def modify(
         except storage.StorageError as err:
             raise translate(err, what) from None
         new.metadata.resource_version = str(revision)  # type: ignore[attr-defined]
+        audit(verb, caller, kind, new, revision)
         return new
     raise errors.StaleResourceVersion(f"{what} keeps changing: try again")
 
@@ -277,14 +304,21 @@ def apply_status(current: Any, sent: Any) -> Message:
     return new  # type: ignore[no-any-return]
 
 
-async def update(store: storage.Store, kind: Kind, obj: Message) -> Message:
+async def update(
+    store: storage.Store, kind: Kind, obj: Message, *, caller: Caller = SYSTEM
+) -> Message:
     field = f"{kind.field}.metadata.resource_version"
-    return await modify(store, kind, obj, apply_update(kind), version_field=field)
+    change = apply_update(kind)
+    return await modify(store, kind, obj, change, version_field=field, verb="update", caller=caller)
 
 
-async def update_status(store: storage.Store, kind: Kind, obj: Message) -> Message:
+async def update_status(
+    store: storage.Store, kind: Kind, obj: Message, *, caller: Caller = SYSTEM
+) -> Message:
     field = f"{kind.field}.metadata.resource_version"
-    return await modify(store, kind, obj, apply_status, version_field=field)
+    return await modify(
+        store, kind, obj, apply_status, version_field=field, verb="update_status", caller=caller
+    )
 
 
 async def delete(
@@ -295,6 +329,7 @@ async def delete(
     *,
     resource_version: str = "",
     propagation: int = metadata_pb2.PROPAGATION_UNSPECIFIED,
+    caller: Caller = SYSTEM,
 ) -> Message:
     """Remove the object now, or mark it deleted while finalizers remain."""
     reference = kind.message()
@@ -312,4 +347,6 @@ async def delete(
             new.metadata.deleted.FromDatetime(now())
         return new  # type: ignore[no-any-return]
 
-    return await modify(store, kind, reference, mark, version_field="resource_version")
+    return await modify(
+        store, kind, reference, mark, version_field="resource_version", verb="delete", caller=caller
+    )

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import pathlib
-import signal
-import socket
-import subprocess
-import sys
 from typing import Any
 
 import grpc
@@ -120,35 +113,3 @@ async def test_reflection_and_health_are_served(channel: grpc.aio.Channel) -> No
 
 def test_every_rpc_is_served() -> None:
     assert handlers.unserved(BINDINGS) == []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def test_krake_api_serves_and_drains_on_sigterm(tmp_path: pathlib.Path) -> None:
-    port = free_port()
-    env = {**os.environ, "KRAKE_STORAGE": f"sqlite:///{tmp_path}/krake.db"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "krake_api", "--grpc-address", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as opened:
-            health = health_pb2_grpc.HealthStub(opened)
-            reply = await health.Check(
-                health_pb2.HealthCheckRequest(), timeout=30, wait_for_ready=True
-            )
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(process.wait, 20)
-        output = process.stdout.read().decode() if process.stdout else ""
-        assert code == 0, output
-        assert f"gRPC on 127.0.0.1:{port}" in output
-    finally:
-        process.kill()
-        process.wait()
