@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: real etcd servers, asyncio hygiene."""
+"""Fixtures shared by every test folder: real etcd servers, a store on each backend,
+an API server over it and a channel to it, asyncio hygiene."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import pathlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
+import grpc.aio
 import pytest
 
+from krake_api import server
 from krake_api.storage.base import Store
 from krake_api.storage.sqlite import SqliteStore
+from krake_api.watch.streams import WatchCaches
 
 if TYPE_CHECKING:
     from krake_testing.etcd import EtcdCluster
@@ -38,6 +42,28 @@ async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Async
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def caches(store: Store) -> WatchCaches:
+    """Watch caches with test-sized settings: fast bookmarks, small client queues."""
+    return WatchCaches(store, bookmark_interval=0.5, queue_size=200)
+
+
+@pytest.fixture
+async def api_target(store: Store, caches: WatchCaches) -> AsyncIterator[str]:
+    """The address of a running API server (gRPC) over `store`."""
+    api, _, port = server.build(store, "127.0.0.1:0", caches)
+    await api.start()
+    yield f"127.0.0.1:{port}"
+    await api.stop(None)
+    await caches.close()
+
+
+@pytest.fixture
+async def channel(api_target: str) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(api_target) as opened:
+        yield opened
 
 
 @pytest.fixture(autouse=True)
