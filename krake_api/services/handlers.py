@@ -164,6 +164,9 @@ async def _served(
         call.code = grpc.StatusCode.CANCELLED
         raise
     except Exception as err:  # the one place that turns bugs into INTERNAL
+        if context.cancelled():  # the client went away while we wrote to it
+            call.code = grpc.StatusCode.CANCELLED
+            return
         await _fail(context, call, err)
     finally:
         chain.finish(call)

@@ -94,6 +94,9 @@ class Client:
         except KeyError:
             raise ValueError(f"{kind.name} has no {verb!r} RPC") from None
 
+    def serves(self, kind: Kind, verb: str) -> bool:
+        return (kind.name, verb) in self._bindings
+
     def unary(self, kind: Kind, verb: str) -> grpc.aio.UnaryUnaryMultiCallable:
         binding = self.binding(kind, verb)
         return self.channel.unary_unary(
@@ -222,3 +225,13 @@ class KindClient:
                 yield event
         finally:
             call.cancel()
+
+
+async def unless_gone(call: Awaitable[T]) -> T | None:
+    """`call`'s result, or None when its object is gone already (NOT_FOUND)."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as err:
+        if err.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        return None
