@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import grpc
@@ -71,7 +73,16 @@ def build(
     return server, status, port
 
 
-async def serve(settings: argparse.Namespace) -> None:
+@dataclass(frozen=True)
+class Running:
+    grpc: str  # HOST:PORT actually bound
+    http: str
+
+
+@contextlib.asynccontextmanager
+async def running(settings: argparse.Namespace) -> AsyncIterator[Running]:
+    """The whole API server, started; on exit it drains (health NOT_SERVING and 503,
+    `grace` seconds for in-flight calls, watch streams ended, storage closed)."""
     store = await open_store(settings.storage)
     caches = WatchCaches(store, bookmark_interval=settings.bookmark_interval)
     metrics = Metrics(caches)
@@ -84,25 +95,40 @@ async def serve(settings: argparse.Namespace) -> None:
     await server.start()
     for name in ["", *(s.full_name for s in registry.SERVICES)]:
         await status.set(name, health_pb2.HealthCheckResponse.SERVING)
-    grpc_at = f"{settings.grpc_address.rsplit(':', 1)[0]}:{grpc_port}"
-    http_at = f"{settings.http_address.rsplit(':', 1)[0]}:{http_port}"
-    log.info("api.listening", grpc=grpc_at, http=http_at, storage=settings.storage)
-    print(
-        f"krake-api: gRPC on {grpc_at}, HTTP on {http_at}, storage {settings.storage}", flush=True
+    bound = Running(
+        f"{settings.grpc_address.rsplit(':', 1)[0]}:{grpc_port}",
+        f"{settings.http_address.rsplit(':', 1)[0]}:{http_port}",
     )
+    log.info("api.listening", grpc=bound.grpc, http=bound.http, storage=settings.storage)
+    try:
+        yield bound
+    finally:
+        log.info("api.draining", grace=settings.grace)
+        probe.serving = False
+        await status.enter_graceful_shutdown()
+        await server.stop(settings.grace)
+        await runner.cleanup()
+        await caches.close()
+        await store.close()
+        log.info("api.stopped")
+
+
+async def stopped() -> None:
+    """Returns on the first SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("api.draining", grace=settings.grace)
-    probe.serving = False
-    await status.enter_graceful_shutdown()
-    await server.stop(settings.grace)
-    await runner.cleanup()
-    await caches.close()
-    await store.close()
-    log.info("api.stopped")
+
+
+async def serve(settings: argparse.Namespace) -> None:
+    async with running(settings) as bound:
+        print(
+            f"krake-api: gRPC on {bound.grpc}, HTTP on {bound.http}, storage {settings.storage}",
+            flush=True,
+        )
+        await stopped()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
