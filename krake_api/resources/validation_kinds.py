@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from krake.core.v1 import core_pb2
 from krake.infrastructure.v1 import infrastructure_pb2
 from krake.kubernetes.v1 import kubernetes_pb2
+from krake_api import constraints as grammar
 from krake_api import errors
 from krake_api.resources import names, validation_structs
 
@@ -86,6 +87,19 @@ def custom_resources(values: Iterable[str], path: str) -> Violations:
         yield from problem(f"{path}[{i}]", description)
 
 
+def constraints(message: Message, path: str) -> Violations:
+    """Label and metric constraints parse (krake_api/constraints.py)."""
+    for field, parse in (
+        ("labels", grammar.parse_label),
+        ("metrics", grammar.parse_metric),
+    ):
+        for i, text in enumerate(getattr(message, field)):
+            try:
+                parse(text)
+            except grammar.ConstraintError as err:
+                yield errors.FieldViolation(f"{path}.{field}[{i}]", str(err))
+
+
 # --- rows --------------------------------------------------------------------------
 
 
@@ -98,6 +112,7 @@ def application(spec: kubernetes_pb2.Application.Spec, path: str) -> Violations:
     yield from at_least(spec, path, APPLICATION_MINIMUMS)
     crds = spec.constraints.cluster.custom_resources
     yield from custom_resources(crds, f"{path}.constraints.cluster.custom_resources")
+    yield from constraints(spec.constraints.cluster, f"{path}.constraints.cluster")
 
 
 def cluster(spec: kubernetes_pb2.Cluster.Spec, path: str) -> Violations:
@@ -106,6 +121,7 @@ def cluster(spec: kubernetes_pb2.Cluster.Spec, path: str) -> Violations:
     yield from custom_resources(spec.custom_resources, f"{path}.custom_resources")
     yield from each(spec.metrics, f"{path}.metrics")
     yield from at_least(spec, path, BACKOFF_MINIMUMS)
+    yield from constraints(spec.constraints.cloud, f"{path}.constraints.cloud")
 
 
 def metric_ref(ref: core_pb2.MetricRef, path: str) -> Violations:

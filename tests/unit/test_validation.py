@@ -268,6 +268,30 @@ BAD = [
         id="application-observer-schema-and-custom-resources",
     ),
     pytest.param(
+        kubernetes_pb2.Application,
+        {
+            "spec": {
+                "constraints": {
+                    "cluster": {
+                        "labels": ["location is DE", "location maybe DE"],
+                        "metrics": ["load < 0.5", "load < fast"],
+                    }
+                },
+            }
+        },
+        [
+            "spec.constraints.cluster.labels[1]",
+            "spec.constraints.cluster.metrics[1]",
+        ],
+        id="application-constraints",
+    ),
+    pytest.param(
+        kubernetes_pb2.Cluster,
+        {"spec": {"constraints": {"cloud": {"labels": ["zone in ()"], "metrics": ["x"]}}}},
+        ["spec.constraints.cloud.labels[0]", "spec.constraints.cloud.metrics[0]"],
+        id="cluster-cloud-constraints",
+    ),
+    pytest.param(
         kubernetes_pb2.Cluster,
         {
             "spec": {
