@@ -24,15 +24,44 @@ class FieldViolation:
     description: str
 
 
+MAX_FIELD_PATH: Final = 200
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut in the middle to `limit` characters: both ends usually matter."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[len(text) - (limit - 1 - half) :]}"
+
+
 class KrakeError(Exception):
     """Base of every error a verb raises on purpose; the message is user-facing."""
 
 
 class InvalidArgument(KrakeError):
+    """Field violations: at most `MAX_VIOLATIONS` are kept (and their descriptions
+    cut to `MAX_DESCRIPTION` characters) so that the status fits in gRPC's default
+    8 KiB of trailing metadata; the message names the first few."""
+
+    MAX_VIOLATIONS = 20
+    MAX_DESCRIPTION = 200
+    IN_MESSAGE = 3
+
     def __init__(self, violations: Sequence[FieldViolation]) -> None:
-        self.violations = tuple(violations)
-        fields = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
-        super().__init__(f"invalid request: {fields}")
+        kept = [
+            FieldViolation(
+                shorten(v.field, MAX_FIELD_PATH), shorten(v.description, self.MAX_DESCRIPTION)
+            )
+            for v in violations[: self.MAX_VIOLATIONS]
+        ]
+        if len(violations) > self.MAX_VIOLATIONS:
+            more = len(violations) - self.MAX_VIOLATIONS
+            kept.append(FieldViolation("", f"and {more} more violations not listed"))
+        self.violations = tuple(kept)
+        named = "; ".join(f"{v.field}: {v.description}" for v in kept[: self.IN_MESSAGE])
+        rest = len(violations) - self.IN_MESSAGE
+        super().__init__(f"invalid request: {named}" + (f" (and {rest} more)" if rest > 0 else ""))
 
 
 class NotFound(KrakeError):

@@ -1,4 +1,4 @@
-"""The API server's HTTP side: `/metrics`, `/healthz`, and the gateway's routes.
+"""The API server's HTTP side: `/metrics`, `/healthz`; the gateway adds its routes.
 
 `/healthz` answers 200 `ok` while the server serves and its storage answers a
 revision read within `HEALTH_TIMEOUT`; 503 with the reason otherwise (also while
@@ -47,7 +47,9 @@ def application(metrics: Metrics, health: Health) -> web.Application:
 async def start(app: web.Application, address: str) -> tuple[web.AppRunner, int]:
     """Serve `app` on HOST:PORT (port 0: a free one); returns the runner and port."""
     host, _, port = address.rpartition(":")
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # handler_cancellation: a closed connection cancels its handler (and the
+    # gateway's gRPC watch stream) at once
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]"), int(port))
     await site.start()

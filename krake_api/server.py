@@ -1,5 +1,6 @@
 """`krake-api`: composition only: settings -> Store -> watch caches -> interceptor
-chain -> gRPC services, plus the HTTP side (metrics, health).
+chain -> gRPC services, plus the HTTP side (the JSON gateway over a loopback gRPC
+channel, /metrics, /healthz, /openapi.json).
 
 Settings come from flags, `KRAKE_*` environment variables and a YAML file
 (krake_api/config.py). SIGTERM and SIGINT drain: health reports NOT_SERVING (gRPC)
@@ -26,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 
 from krake_api import http, logs, registry
 from krake_api.config import Option, parse
+from krake_api.gateway import ChannelBackend, add_routes
 from krake_api.metrics import Metrics
 from krake_api.services import handlers
 from krake_api.services.access_log import access_log
@@ -39,7 +41,9 @@ MAX_MESSAGE = 4 * 1024 * 1024  # gRPC's own cap; requests > 1.5 MiB get INVALID_
 OPTIONS: Final = (
     Option("storage", "sqlite:///./krake.db", "sqlite:///PATH or etcd://HOST:PORT[,HOST:PORT...]"),
     Option("grpc-address", "127.0.0.1:50051", "HOST:PORT for gRPC"),
-    Option("http-address", "127.0.0.1:8080", "HOST:PORT for HTTP: /metrics, /healthz"),
+    Option(
+        "http-address", "127.0.0.1:8080", "HOST:PORT for HTTP: the JSON gateway, /metrics, /healthz"
+    ),
     Option("grace", "10", "seconds in-flight calls get on SIGTERM", float),
     Option("bookmark-interval", "10", "seconds of silence before a watch gets a BOOKMARK", float),
     Option("log-level", "info", "least severe log level written", choices=logs.LEVELS),
@@ -89,10 +93,13 @@ async def running(settings: argparse.Namespace) -> AsyncIterator[Running]:
     chain = Chain(observers=(access_log, metrics))
     server, status, grpc_port = build(store, settings.grpc_address, caches, chain)
     probe = http.Health(store)
-    runner, http_port = await http.start(http.application(metrics, probe), settings.http_address)
     for kind in registry.KINDS.values():
         caches.cache(kind)  # history for resumes starts now, not at the first watch
     await server.start()
+    backend = ChannelBackend.connect(f"127.0.0.1:{grpc_port}")  # the gateway's loopback
+    app = http.application(metrics, probe)
+    add_routes(app, backend)
+    runner, http_port = await http.start(app, settings.http_address)
     for name in ["", *(s.full_name for s in registry.SERVICES)]:
         await status.set(name, health_pb2.HealthCheckResponse.SERVING)
     bound = Running(
@@ -108,6 +115,7 @@ async def running(settings: argparse.Namespace) -> AsyncIterator[Running]:
         await status.enter_graceful_shutdown()
         await server.stop(settings.grace)
         await runner.cleanup()
+        await backend.close()
         await caches.close()
         await store.close()
         log.info("api.stopped")

@@ -94,11 +94,15 @@ async def test_configured_process_serves_logs_counts_and_drains(
     async with aiohttp.ClientSession(f"http://{http_at}") as http:
         async with http.get("/healthz") as health:
             assert (health.status, await health.text()) == (200, "ok\n")
+        async with http.get("/kubernetes/namespaces/testing/applications/web") as got:
+            assert got.status == 200  # the JSON gateway, in the same process
+            assert (await got.json())["metadata"]["name"] == "web"
         async with http.get("/metrics") as scraped:
             metrics = await scraped.text()
     service = "krake.kubernetes.v1.KubernetesService"
     assert samples(metrics, "krake_api_requests_total", service=service) == {
         (("code", "OK"), ("method", "CreateApplication"), ("service", service)): 1.0,
+        (("code", "OK"), ("method", "GetApplication"), ("service", service)): 1.0,
         (("code", "NOT_FOUND"), ("method", "GetApplication"), ("service", service)): 1.0,
     }
     assert samples(metrics, "krake_api_watchers", kind="Application") == {

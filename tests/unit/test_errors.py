@@ -46,3 +46,14 @@ def test_other_errors_carry_no_details() -> None:
         "Application 'web' not found",
         0,
     )
+
+
+def test_many_violations_are_capped_to_fit_grpc_metadata() -> None:
+    violations = [errors.FieldViolation(f"spec.items[{i}]", "x" * 1000) for i in range(500)]
+    status = errors.to_status(errors.InvalidArgument(violations))
+    assert len(status.SerializeToString()) < 6 * 1024
+    detail = error_details_pb2.BadRequest()
+    status.details[0].Unpack(detail)
+    assert len(detail.field_violations) == errors.InvalidArgument.MAX_VIOLATIONS + 1
+    assert detail.field_violations[-1].description == "and 480 more violations not listed"
+    assert "(and 497 more)" in status.message
