@@ -226,21 +226,28 @@ def _unary(store: Store, chain: Chain, binding: Binding) -> grpc.RpcMethodHandle
     )
 
 
+def method_handlers(
+    store: Store, caches: streams.WatchCaches, chain: Chain | None = None
+) -> dict[str, grpc.RpcMethodHandler]:
+    """Every RPC's handler by its path (start-up fails if any RPC is unbound)."""
+    chain = Chain() if chain is None else chain
+    return {
+        path: _watch(caches, chain, binding)
+        if binding.verb == "watch"
+        else _unary(store, chain, binding)
+        for path, binding in registry.bind().items()
+    }
+
+
 def handlers(
     store: Store, caches: streams.WatchCaches, chain: Chain | None = None
 ) -> list[grpc.GenericRpcHandler]:
-    """One generic handler per service, every RPC bound (start-up fails otherwise)."""
-    chain = Chain() if chain is None else chain
-    bindings = registry.bind()
-    result = []
-    for service in registry.SERVICES:
-        methods = {}
-        for method in service.methods:
-            binding = bindings[f"/{service.full_name}/{method.name}"]
-            methods[method.name] = (
-                _watch(caches, chain, binding)
-                if binding.verb == "watch"
-                else _unary(store, chain, binding)
-            )
-        result.append(grpc.method_handlers_generic_handler(service.full_name, methods))
-    return result
+    """One generic handler per service, over `method_handlers`."""
+    by_path = method_handlers(store, caches, chain)
+    return [
+        grpc.method_handlers_generic_handler(
+            service.full_name,
+            {m.name: by_path[f"/{service.full_name}/{m.name}"] for m in service.methods},
+        )
+        for service in registry.SERVICES
+    ]

@@ -13,6 +13,10 @@ from gateway_echo import ECHO, EchoBackend, RecordingBackend
 from gateway_support import DEADLINE, Serve
 
 from krake_api.gateway import ChannelBackend, add_routes
+from krake_api.gateway.inprocess import InProcessBackend
+from krake_api.services.handlers import method_handlers
+from krake_api.storage.base import Store
+from krake_api.watch.streams import WatchCaches
 
 
 @pytest.fixture
@@ -40,14 +44,21 @@ async def serve() -> AsyncIterator[Serve]:
 
 
 @pytest.fixture
-async def backend(api_target: str) -> AsyncIterator[ChannelBackend]:
+async def backend(store: Store, caches: WatchCaches, api_target: str) -> InProcessBackend:
+    """The backend `krake-api` uses: the handlers called in-process (the gRPC server
+    at `api_target` runs too, for tests that also speak gRPC)."""
+    return InProcessBackend(method_handlers(store, caches))
+
+
+@pytest.fixture
+async def loopback(api_target: str) -> AsyncIterator[ChannelBackend]:
     opened = ChannelBackend.connect(api_target)
     yield opened
     await opened.close()
 
 
 @pytest.fixture
-async def gateway(backend: ChannelBackend, serve: Serve) -> str:
+async def gateway(backend: InProcessBackend, serve: Serve) -> str:
     """Base URL of the gateway in front of the real API server."""
     app = web.Application()
     add_routes(app, backend)
