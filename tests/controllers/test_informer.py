@@ -25,7 +25,7 @@ from krake_testing.api import ApiProcess
 from krake_testing.examples import example
 
 APP = registry.KINDS["Application"]
-DEADLINE = 60.0
+DEADLINE = 120.0  # a condition deadline: generous for loaded CI machines
 FAST = Backoff(base=0.05, cap=0.5)
 
 
