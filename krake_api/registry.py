@@ -39,6 +39,7 @@ VERBS: Final[Sequence[tuple[str, str]]] = (
     ("Update{kind}Binding", "bind"),
     ("Complete{kind}", "complete"),
     ("Shutdown{kind}", "shutdown"),
+    ("Preview{kind}Placement", "preview_placement"),
     ("Delete{kind}", "delete"),
 )
 

@@ -25,7 +25,7 @@ from grpc_status import rpc_status
 from krake_api import errors, registry
 from krake_api.identity import Caller
 from krake_api.registry import Binding, Kind
-from krake_api.resources import subresources, validation, verbs
+from krake_api.resources import placement_preview, subresources, validation, verbs
 from krake_api.services.chain import Call, Chain
 from krake_api.storage.base import Store
 from krake_api.watch import streams
@@ -119,6 +119,7 @@ ADAPTERS: Final[Mapping[str, Adapter]] = {
     "bind": _bind,
     "complete": _hook("complete"),
     "shutdown": _hook("shutdown"),
+    "preview_placement": placement_preview.adapter,
 }
 
 

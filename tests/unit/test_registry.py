@@ -49,12 +49,13 @@ def test_storage_keys_follow_the_design() -> None:
 def test_every_rpc_is_bound_to_a_verb() -> None:
     bindings = registry.bind()
     methods = [m for service in registry.SERVICES for m in service.methods]
-    assert len(bindings) == len(methods) == 86
+    assert len(bindings) == len(methods) == 87
     verbs = Counter(b.verb for b in bindings.values())
     assert verbs["create"] == verbs["get"] == verbs["list"] == verbs["watch"] == 13
     assert verbs["update"] == verbs["delete"] == 13
     assert verbs["update_status"] == 4
     assert (verbs["bind"], verbs["complete"], verbs["shutdown"]) == (2, 1, 1)
+    assert verbs["preview_placement"] == 1
     watch = bindings["/krake.kubernetes.v1.KubernetesService/WatchApplications"]
     assert (watch.verb, watch.kind.name, watch.method.server_streaming) == (
         "watch",

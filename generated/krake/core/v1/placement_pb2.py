@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from krake.core.v1 import metadata_pb2 as krake_dot_core_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dkrake/core/v1/placement.proto\x12\rkrake.core.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckrake/core/v1/metadata.proto\"\x94\x01\n\tPlacement\x12-\n\tevaluated\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x63hosen\x18\x02 \x01(\x0b\x32\x1a.krake.core.v1.ResourceRef\x12,\n\ncandidates\x18\x03 \x03(\x0b\x32\x18.krake.core.v1.Candidate\"\xc2\x01\n\tCandidate\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.krake.core.v1.ResourceRef\x12\x10\n\x08\x65ligible\x18\x02 \x01(\x08\x12.\n\x08verdicts\x18\x03 \x03(\x0b\x32\x1c.krake.core.v1.FilterVerdict\x12\r\n\x05score\x18\x04 \x01(\x01\x12\'\n\x05terms\x18\x05 \x03(\x0b\x32\x18.krake.core.v1.ScoreTerm\x12\x12\n\nstickiness\x18\x06 \x01(\x01\"@\n\rFilterVerdict\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"u\n\tScoreTerm\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\x12\r\n\x05value\x18\x03 \x01(\x01\x12\x12\n\nnormalized\x18\x04 \x01(\x01\x12%\n\x06reason\x18\x05 \x01(\x0b\x32\x15.krake.core.v1.Reasonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dkrake/core/v1/placement.proto\x12\rkrake.core.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckrake/core/v1/metadata.proto\"\xb0\x01\n\tPlacement\x12-\n\tevaluated\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x63hosen\x18\x02 \x01(\x0b\x32\x1a.krake.core.v1.ResourceRef\x12,\n\ncandidates\x18\x03 \x03(\x0b\x32\x18.krake.core.v1.Candidate\x12\x1a\n\x12omitted_candidates\x18\x04 \x01(\x05\"\xc2\x01\n\tCandidate\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.krake.core.v1.ResourceRef\x12\x10\n\x08\x65ligible\x18\x02 \x01(\x08\x12.\n\x08verdicts\x18\x03 \x03(\x0b\x32\x1c.krake.core.v1.FilterVerdict\x12\r\n\x05score\x18\x04 \x01(\x01\x12\'\n\x05terms\x18\x05 \x03(\x0b\x32\x18.krake.core.v1.ScoreTerm\x12\x12\n\nstickiness\x18\x06 \x01(\x01\"@\n\rFilterVerdict\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"u\n\tScoreTerm\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\x12\r\n\x05value\x18\x03 \x01(\x01\x12\x12\n\nnormalized\x18\x04 \x01(\x01\x12%\n\x06reason\x18\x05 \x01(\x0b\x32\x15.krake.core.v1.Reasonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'krake.core.v1.placement_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PLACEMENT']._serialized_start=112
-  _globals['_PLACEMENT']._serialized_end=260
-  _globals['_CANDIDATE']._serialized_start=263
-  _globals['_CANDIDATE']._serialized_end=457
-  _globals['_FILTERVERDICT']._serialized_start=459
-  _globals['_FILTERVERDICT']._serialized_end=523
-  _globals['_SCORETERM']._serialized_start=525
-  _globals['_SCORETERM']._serialized_end=642
+  _globals['_PLACEMENT']._serialized_end=288
+  _globals['_CANDIDATE']._serialized_start=291
+  _globals['_CANDIDATE']._serialized_end=485
+  _globals['_FILTERVERDICT']._serialized_start=487
+  _globals['_FILTERVERDICT']._serialized_end=551
+  _globals['_SCORETERM']._serialized_start=553
+  _globals['_SCORETERM']._serialized_end=670
 # @@protoc_insertion_point(module_scope)

@@ -31,6 +31,9 @@ class Placement(_message.Message):
     EVALUATED_FIELD_NUMBER: _builtins.int
     CHOSEN_FIELD_NUMBER: _builtins.int
     CANDIDATES_FIELD_NUMBER: _builtins.int
+    OMITTED_CANDIDATES_FIELD_NUMBER: _builtins.int
+    omitted_candidates: _builtins.int
+    """How many candidates were considered but left out of `candidates`."""
     @_builtins.property
     def evaluated(self) -> _timestamp_pb2.Timestamp:
         """When the decision was made."""
@@ -41,7 +44,7 @@ class Placement(_message.Message):
 
     @_builtins.property
     def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___Candidate]:
-        """Every candidate, best first."""
+        """Every candidate, best first (a stored status keeps only the best ones)."""
 
     def __init__(
         self,
@@ -49,10 +52,11 @@ class Placement(_message.Message):
         evaluated: _timestamp_pb2.Timestamp | None = ...,
         chosen: _metadata_pb2.ResourceRef | None = ...,
         candidates: _abc.Iterable[Global___Candidate] | None = ...,
+        omitted_candidates: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["chosen", b"chosen", "evaluated", b"evaluated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "chosen", b"chosen", "evaluated", b"evaluated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "chosen", b"chosen", "evaluated", b"evaluated", "omitted_candidates", b"omitted_candidates"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

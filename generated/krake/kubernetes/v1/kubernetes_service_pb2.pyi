@@ -347,6 +347,32 @@ class ShutdownApplicationRequest(_message.Message):
 Global___ShutdownApplicationRequest: _TypeAlias = ShutdownApplicationRequest  # noqa: Y015
 
 @_typing.final
+class PreviewApplicationPlacementRequest(_message.Message):
+    """Request of PreviewApplicationPlacement."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAMESPACE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    namespace: _builtins.str
+    """Namespace of the application."""
+    name: _builtins.str
+    """Name of the application."""
+    def __init__(
+        self,
+        *,
+        namespace: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "namespace", b"namespace"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewApplicationPlacementRequest: _TypeAlias = PreviewApplicationPlacementRequest  # noqa: Y015
+
+@_typing.final
 class DeleteApplicationRequest(_message.Message):
     """Request of DeleteApplication."""
 

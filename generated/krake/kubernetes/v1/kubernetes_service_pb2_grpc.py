@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from krake.core.v1 import placement_pb2 as krake_dot_core_dot_v1_dot_placement__pb2
 from krake.kubernetes.v1 import kubernetes_pb2 as krake_dot_kubernetes_dot_v1_dot_kubernetes__pb2
 from krake.kubernetes.v1 import kubernetes_service_pb2 as krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2
 
@@ -80,6 +81,11 @@ class KubernetesServiceStub:
                 '/krake.kubernetes.v1.KubernetesService/ShutdownApplication',
                 request_serializer=krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2.ShutdownApplicationRequest.SerializeToString,
                 response_deserializer=krake_dot_kubernetes_dot_v1_dot_kubernetes__pb2.Application.FromString,
+                _registered_method=True)
+        self.PreviewApplicationPlacement = channel.unary_unary(
+                '/krake.kubernetes.v1.KubernetesService/PreviewApplicationPlacement',
+                request_serializer=krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2.PreviewApplicationPlacementRequest.SerializeToString,
+                response_deserializer=krake_dot_core_dot_v1_dot_placement__pb2.Placement.FromString,
                 _registered_method=True)
         self.DeleteApplication = channel.unary_unary(
                 '/krake.kubernetes.v1.KubernetesService/DeleteApplication',
@@ -195,6 +201,14 @@ class KubernetesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewApplicationPlacement(self, request, context):
+        """Dry-run of the scheduler: where the application would be placed now, with
+        every candidate's filter verdicts and score, without binding or writing anything.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteApplication(self, request, context):
         """Deletes an application, or marks it deleted while finalizers remain.
         """
@@ -305,6 +319,11 @@ def add_KubernetesServiceServicer_to_server(servicer, server):
                     servicer.ShutdownApplication,
                     request_deserializer=krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2.ShutdownApplicationRequest.FromString,
                     response_serializer=krake_dot_kubernetes_dot_v1_dot_kubernetes__pb2.Application.SerializeToString,
+            ),
+            'PreviewApplicationPlacement': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewApplicationPlacement,
+                    request_deserializer=krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2.PreviewApplicationPlacementRequest.FromString,
+                    response_serializer=krake_dot_core_dot_v1_dot_placement__pb2.Placement.SerializeToString,
             ),
             'DeleteApplication': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteApplication,
@@ -596,6 +615,33 @@ class KubernetesService:
             '/krake.kubernetes.v1.KubernetesService/ShutdownApplication',
             krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2.ShutdownApplicationRequest.SerializeToString,
             krake_dot_kubernetes_dot_v1_dot_kubernetes__pb2.Application.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewApplicationPlacement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/krake.kubernetes.v1.KubernetesService/PreviewApplicationPlacement',
+            krake_dot_kubernetes_dot_v1_dot_kubernetes__service__pb2.PreviewApplicationPlacementRequest.SerializeToString,
+            krake_dot_core_dot_v1_dot_placement__pb2.Placement.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from krake.core.v1 import placement_pb2 as _placement_pb2
 from krake.kubernetes.v1 import kubernetes_pb2 as _kubernetes_pb2
 from krake.kubernetes.v1 import kubernetes_service_pb2 as _kubernetes_service_pb2
 import abc as _abc_1
@@ -52,6 +53,10 @@ class KubernetesServiceStub:
     """Called by the workload (complete hook): the application is done."""
     ShutdownApplication: _grpc.UnaryUnaryMultiCallable[_kubernetes_service_pb2.ShutdownApplicationRequest, _kubernetes_pb2.Application]
     """Called by the workload (shutdown hook): it has shut down."""
+    PreviewApplicationPlacement: _grpc.UnaryUnaryMultiCallable[_kubernetes_service_pb2.PreviewApplicationPlacementRequest, _placement_pb2.Placement]
+    """Dry-run of the scheduler: where the application would be placed now, with
+    every candidate's filter verdicts and score, without binding or writing anything.
+    """
     DeleteApplication: _grpc.UnaryUnaryMultiCallable[_kubernetes_service_pb2.DeleteApplicationRequest, _kubernetes_pb2.Application]
     """Deletes an application, or marks it deleted while finalizers remain."""
     CreateCluster: _grpc.UnaryUnaryMultiCallable[_kubernetes_service_pb2.CreateClusterRequest, _kubernetes_pb2.Cluster]
@@ -94,6 +99,10 @@ class KubernetesServiceAsyncStub(KubernetesServiceStub):
     """Called by the workload (complete hook): the application is done."""
     ShutdownApplication: _aio.UnaryUnaryMultiCallable[_kubernetes_service_pb2.ShutdownApplicationRequest, _kubernetes_pb2.Application]  # type: ignore[assignment]
     """Called by the workload (shutdown hook): it has shut down."""
+    PreviewApplicationPlacement: _aio.UnaryUnaryMultiCallable[_kubernetes_service_pb2.PreviewApplicationPlacementRequest, _placement_pb2.Placement]  # type: ignore[assignment]
+    """Dry-run of the scheduler: where the application would be placed now, with
+    every candidate's filter verdicts and score, without binding or writing anything.
+    """
     DeleteApplication: _aio.UnaryUnaryMultiCallable[_kubernetes_service_pb2.DeleteApplicationRequest, _kubernetes_pb2.Application]  # type: ignore[assignment]
     """Deletes an application, or marks it deleted while finalizers remain."""
     CreateCluster: _aio.UnaryUnaryMultiCallable[_kubernetes_service_pb2.CreateClusterRequest, _kubernetes_pb2.Cluster]  # type: ignore[assignment]
@@ -187,6 +196,16 @@ class KubernetesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_kubernetes_pb2.Application, _abc.Awaitable[_kubernetes_pb2.Application]]:
         """Called by the workload (shutdown hook): it has shut down."""
+
+    @_abc_1.abstractmethod
+    def PreviewApplicationPlacement(
+        self,
+        request: _kubernetes_service_pb2.PreviewApplicationPlacementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_placement_pb2.Placement, _abc.Awaitable[_placement_pb2.Placement]]:
+        """Dry-run of the scheduler: where the application would be placed now, with
+        every candidate's filter verdicts and score, without binding or writing anything.
+        """
 
     @_abc_1.abstractmethod
     def DeleteApplication(

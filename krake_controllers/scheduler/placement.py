@@ -1,0 +1,130 @@
+"""Placement: the pure function from a subject, its candidate targets and the metric
+readings to a ranked, explained `Placement` (no I/O, no clock of its own).
+
+`evaluate` filters and scores every target and ranks them best first; `explain`
+turns the ranking into the `krake.core.v1.Placement` message (the best `limit`
+candidates, the rest counted in `omitted_candidates`); `decide` says what to do
+about it. The scheduler and PreviewApplicationPlacement call the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from krake.core.v1 import placement_pb2
+from krake_controllers.scheduler import scoring
+from krake_controllers.scheduler.filters import Filter, Verdict
+from krake_controllers.scheduler.readings import Readings
+from krake_controllers.scheduler.views import Subject, Target
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    target: Target
+    verdicts: tuple[Verdict, ...]
+    score: scoring.Score
+    stickiness: float
+
+    @property
+    def eligible(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def total(self) -> float:
+        return self.score.base + self.stickiness
+
+
+def evaluate(
+    subject: Subject,
+    targets: Iterable[Target],
+    readings: Readings,
+    filters: Sequence[Filter],
+    *,
+    stickiness: float,
+) -> list[Evaluation]:
+    """Every target filtered and scored, best first (see `scoring` for the order)."""
+    evaluations = [
+        Evaluation(
+            target,
+            tuple(check(subject, target, readings) for check in filters),
+            scoring.score(target, readings),
+            scoring.bonus(subject, target, stickiness),
+        )
+        for target in targets
+    ]
+    evaluations.sort(
+        key=lambda e: scoring.rank_key(subject, e.target, e.eligible, e.score, e.total)
+    )
+    return evaluations
+
+
+def best(evaluations: Sequence[Evaluation]) -> Evaluation | None:
+    return evaluations[0] if evaluations and evaluations[0].eligible else None
+
+
+def candidate(evaluation: Evaluation) -> placement_pb2.Candidate:
+    return placement_pb2.Candidate(
+        ref=evaluation.target.ref,
+        eligible=evaluation.eligible,
+        verdicts=[
+            placement_pb2.FilterVerdict(filter=v.filter, passed=v.passed, message=v.message)
+            for v in evaluation.verdicts
+        ],
+        score=evaluation.total,
+        stickiness=evaluation.stickiness,
+        terms=[
+            placement_pb2.ScoreTerm(
+                metric=t.metric.name,
+                weight=t.metric.weight,
+                value=t.reading.value,
+                normalized=t.reading.normalized,
+                reason=t.reading.reason() if not t.reading.usable else None,
+            )
+            for t in evaluation.score.terms
+        ],
+    )
+
+
+def explain(
+    evaluations: Sequence[Evaluation], *, now: datetime, limit: int | None = None
+) -> placement_pb2.Placement:
+    kept = evaluations if limit is None else evaluations[:limit]
+    placement = placement_pb2.Placement(
+        candidates=[candidate(e) for e in kept],
+        omitted_candidates=len(evaluations) - len(kept),
+    )
+    placement.evaluated.FromDatetime(now)
+    chosen = best(evaluations)
+    if chosen is not None:
+        placement.chosen.CopyFrom(chosen.target.ref)
+    return placement
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Bind to `target` (None: keep things as they are), and why."""
+
+    target: Target | None
+    why: str
+
+
+def decide(subject: Subject, evaluations: Sequence[Evaluation]) -> Decision:
+    """Unbound: bind to the best eligible target. Bound: move only when migration is
+    allowed and the best target is another one. The stickiness bonus in the ranking
+    makes that mean "better by more than the stickiness"; a current target that is
+    no longer eligible (offline, deleted, constraints changed) loses to any
+    eligible one."""
+    top = best(evaluations)
+    if not subject.current:
+        if top is None:
+            return Decision(None, "no suitable candidate")
+        return Decision(top.target, "bind")
+    if top is None:
+        return Decision(None, "no suitable candidate; staying")
+    if top.target.key == subject.current:
+        return Decision(None, "current is best")
+    if not subject.migration:
+        return Decision(None, f"migration disabled; {top.target.key} would be better")
+    return Decision(top.target, f"move from {subject.current}")

@@ -1,0 +1,186 @@
+"""The scheduler's reconciler: one pass over one Application or Cluster.
+
+Application: rank the clusters of its namespace (`placement.evaluate`), bind when
+unbound or when `placement.decide` says move, record the explanation in
+`status.placement` when it changed materially, and come back after
+`reschedule_after` seconds. Cluster: keep `status.state` FAILING_METRICS (with
+`metrics_reasons`) or ONLINE according to its metrics, as long as it is one of
+the two; a cluster to be created (no kubeconfig, a TOSCA template) and not yet
+bound is bound to the best Cloud/GlobalCloud and inherits from it as asked.
+Writes are compare-and-swap on the cached resource_version: a conflict raises,
+and the runtime retries with the fresher object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import structlog
+
+from krake.core.v1 import metadata_pb2, placement_pb2
+from krake.kubernetes.v1 import kubernetes_pb2
+from krake_api import registry
+from krake_controllers.runtime.client import Client
+from krake_controllers.runtime.controller import Result
+from krake_controllers.scheduler import filters, gathering, inheritance, placement, views
+from krake_controllers.scheduler.caches import Caches, Key
+from krake_controllers.scheduler.providers.cache import Fetcher
+from krake_controllers.scheduler.settings import Settings
+
+log = structlog.get_logger(__name__)
+Cluster = kubernetes_pb2.Cluster
+NO_SUITABLE: Final = metadata_pb2.Reason.NO_SUITABLE_RESOURCE
+
+
+def copy(obj: Any) -> Any:
+    new = type(obj)()
+    new.CopyFrom(obj)
+    return new
+
+
+def outline(found: placement_pb2.Placement) -> tuple[object, ...]:
+    """What makes two placements materially different (not the time, not score noise)."""
+    return (
+        views.ref_key(found.chosen),
+        tuple(
+            (
+                views.ref_key(c.ref),
+                c.eligible,
+                round(c.score, 2),
+                tuple(v.passed for v in c.verdicts),
+            )
+            for c in found.candidates
+        ),
+    )
+
+
+class Scheduler:
+    def __init__(self, client: Client, caches: Caches, settings: Settings) -> None:
+        self.client, self.caches, self.settings = client, caches, settings
+        self.fetcher = Fetcher(ttl=settings.metrics_ttl, timeout=settings.fetch_timeout)
+
+    async def close(self) -> None:
+        await self.fetcher.close()
+
+    async def reconcile(self, key: Key) -> Result:
+        obj = self.caches.get(key.kind, key.namespace, key.name)
+        if obj is None or obj.metadata.HasField("deleted"):
+            return Result()
+        if key.kind == "Application":
+            await self.schedule_application(obj)
+        else:
+            await self.check_cluster(obj)
+        return Result(requeue_after=self.settings.reschedule_after)
+
+    async def rank(
+        self, subject: views.Subject, targets: list[views.Target], checks: Sequence[filters.Filter]
+    ) -> list[placement.Evaluation]:
+        keys = (w.key for target in targets for w in target.metrics)
+        readings = await gathering.read(keys, self.caches, self.fetcher)
+        return placement.evaluate(
+            subject, targets, readings, checks, stickiness=self.settings.stickiness
+        )
+
+    async def schedule_application(self, app: kubernetes_pb2.Application) -> None:
+        subject = views.application_subject(app)
+        clusters = self.caches.in_namespace("Cluster", app.metadata.namespace)
+        ranked = await self.rank(
+            subject, [views.cluster_target(c) for c in clusters], filters.CLUSTER_FILTERS
+        )
+        decision = placement.decide(subject, ranked)
+        found = placement.explain(
+            ranked, now=datetime.now(UTC), limit=self.settings.recorded_candidates
+        )
+        current = app
+        if decision.target is not None:
+            current = await self.bind(app, decision.target.ref)
+            log.info("scheduler.bound", app=subject.key, to=decision.target.key, why=decision.why)
+        await self.record(
+            current, found, unsuitable=not subject.current and decision.target is None
+        )
+
+    async def record(
+        self, app: kubernetes_pb2.Application, found: placement_pb2.Placement, *, unsuitable: bool
+    ) -> None:
+        new = copy(app)
+        new.status.placement.CopyFrom(found)
+        if unsuitable:
+            new.status.reason.CopyFrom(
+                metadata_pb2.Reason(code=NO_SUITABLE, message="no cluster passes every filter")
+            )
+        elif new.status.reason.code == NO_SUITABLE:
+            new.status.ClearField("reason")
+        if (
+            outline(app.status.placement) == outline(found)
+            and new.status.reason == app.status.reason
+        ):
+            return
+        await self.client.kind(registry.KINDS["Application"]).update_status(new)
+
+    async def bind(self, obj: Any, ref: metadata_pb2.ResourceRef) -> Any:
+        kind = registry.KINDS[obj.DESCRIPTOR.name]
+        binding = self.client.binding(kind, "bind")
+        (field,) = [
+            f.name
+            for f in binding.method.input_type.fields
+            if f.message_type is not None and f.message_type.name == "ResourceRef"
+        ]
+        request = self.client.request(
+            kind, "bind", namespace=obj.metadata.namespace, name=obj.metadata.name, **{field: ref}
+        )
+        return await self.client.unary(kind, "bind")(
+            request, timeout=self.client.timeout, metadata=self.client.metadata
+        )
+
+    async def check_cluster(self, cluster: Cluster) -> None:
+        current = cluster
+        found = None
+        if views.needs_cloud(cluster) and not cluster.status.scheduled_to.name:
+            current, found = await self.place_cluster(cluster)
+        await self.record_cluster(current, found)
+
+    async def place_cluster(self, cluster: Cluster) -> tuple[Cluster, placement_pb2.Placement]:
+        subject = views.cluster_subject(cluster)
+        clouds = {views.ref_key(views.ref_of(c)): c for c in self.caches.clouds_for(
+            cluster.metadata.namespace
+        )}  # fmt: skip
+        ranked = await self.rank(
+            subject, [views.cloud_target(c) for c in clouds.values()], filters.CLOUD_FILTERS
+        )
+        found = placement.explain(
+            ranked, now=datetime.now(UTC), limit=self.settings.recorded_candidates
+        )
+        decision = placement.decide(subject, ranked)
+        if decision.target is None:
+            return cluster, found
+        cloud = clouds[decision.target.key]
+        current = await self.bind(cluster, decision.target.ref)
+        log.info("scheduler.cluster_bound", cluster=subject.key, to=decision.target.key)
+        changed = inheritance.inherited(current, cloud)
+        if changed is not None:
+            current = await self.client.kind(registry.KINDS["Cluster"]).update(changed)
+        return current, found
+
+    async def record_cluster(self, cluster: Cluster, found: placement_pb2.Placement | None) -> None:
+        """The cluster's metric health (and cloud placement, when one was made)."""
+        new = copy(cluster)
+        if found is not None:
+            new.status.placement.CopyFrom(found)
+        if cluster.status.state in views.SCHEDULABLE:
+            target = views.cluster_target(cluster)
+            readings = await gathering.read(
+                (w.key for w in target.metrics), self.caches, self.fetcher
+            )
+            new.status.ClearField("metrics_reasons")
+            for weighted in target.metrics:
+                reading = readings[weighted.key]
+                if not reading.usable:
+                    new.status.metrics_reasons[weighted.name].CopyFrom(reading.reason())
+            failing = bool(new.status.metrics_reasons)
+            new.status.state = Cluster.Status.FAILING_METRICS if failing else Cluster.Status.ONLINE
+        if new.status != cluster.status:
+            await self.client.kind(registry.KINDS["Cluster"]).update_status(new)
+            log.info("scheduler.cluster_status", cluster=str(Key.of(cluster)),
+                     state=Cluster.Status.State.Name(new.status.state))  # fmt: skip
