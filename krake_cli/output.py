@@ -15,33 +15,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import yaml
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from krake_api import structs
 from krake_api.registry import Kind
 from krake_cli import kinds
 from krake_cli.columns import Column
 
 FORMATS: Final = ("table", "wide", "json", "yaml", "name")
 GAP: Final = 3
-SAFE_INTEGER: Final = 2**53
-
-
-def to_dict(obj: Message) -> dict[str, Any]:
-    """The object as the API's JSON: proto field names, whole numbers as integers."""
-    data = json_format.MessageToDict(obj, preserving_proto_field_name=True)
-    return whole_numbers(data)  # type: ignore[no-any-return]
-
-
-def whole_numbers(value: Any) -> Any:
-    """`value` with every float that is a whole number (below 2**53) made an int."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < SAFE_INTEGER:
-        return int(value)
-    if isinstance(value, dict):
-        return {key: whole_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(item) for item in value]
-    return value
 
 
 def name(kind: Kind, obj: Any) -> str:
@@ -61,7 +43,7 @@ def dump_yaml(data: Any) -> str:
 
 def documents(objects: Sequence[Message], fmt: str) -> str:
     """The objects as JSON (one object, or a List of them) or YAML (a document each)."""
-    data = [to_dict(obj) for obj in objects]
+    data = [structs.to_data(obj) for obj in objects]
     if fmt == "json":
         if len(data) == 1:
             return dump_json(data[0]) + "\n"

@@ -17,6 +17,7 @@ import click
 import grpc
 
 from krake.core.v1 import metadata_pb2
+from krake_api import structs
 from krake_api.registry import Kind
 from krake_cli import completion, output
 from krake_cli import options as opt
@@ -93,7 +94,7 @@ class Printer:
             prefix = f"{kind} " if self.events else ""
             click.echo(prefix + output.name(self.kind, obj))
         else:
-            data = output.to_dict(obj)
+            data = structs.to_data(obj)
             if self.events:
                 data = {"type": kind, "object": data}
             if self.fmt == "json":

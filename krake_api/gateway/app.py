@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 from google.protobuf.descriptor import ServiceDescriptor
 
-from krake_api import registry
+from krake_api import registry, structs
 from krake_api.errors import FieldViolation
 from krake_api.gateway import json_codec, openapi, rules, statuses, transcoding, watch
 from krake_api.gateway.backend import Backend
@@ -69,7 +69,7 @@ class Gateway:
         if route.streaming:
             return await watch.respond(request, self.backend.stream(route.rpc, message))
         response = await self.backend.unary(route.rpc, message)
-        data = json_codec.to_data(response)
+        data = structs.to_data(response)
         if route.response_body:
             for name in route.response_body.split("."):
                 data = data.get(name) if isinstance(data, dict) else None

@@ -23,7 +23,6 @@ from krake_api.errors import FieldViolation
 from krake_api.gateway.statuses import StatusError
 
 _FAILED_FIELD: Final = re.compile(r"Failed to parse (\S+) field: ")
-_SAFE_INTEGER: Final = 2**53
 
 
 def loads(body: bytes) -> Any:
@@ -48,23 +47,6 @@ def merge(
         field = ".".join(names).removeprefix(strip) if names else where
         description = _FAILED_FIELD.sub("", text).strip().rstrip(".") or "invalid value"
         raise StatusError.invalid([FieldViolation(field, description)]) from None
-
-
-def to_data(message: Message) -> Any:
-    """The message as JSON-ready Python data (see the module docstring)."""
-    return whole_numbers(json_format.MessageToDict(message, preserving_proto_field_name=True))
-
-
-def whole_numbers(value: Any) -> Any:
-    """`value` with every float that is a whole number (below 2**53) made an int."""
-    kind = type(value)
-    if kind is float:
-        return int(value) if value.is_integer() and abs(value) < _SAFE_INTEGER else value
-    if kind is dict:
-        return {key: whole_numbers(item) for key, item in value.items()}
-    if kind is list:
-        return [whole_numbers(item) for item in value]
-    return value
 
 
 def dumps(data: Any) -> bytes:

@@ -25,6 +25,7 @@ import structlog
 from aiohttp import web
 from google.protobuf.message import Message
 
+from krake_api import structs
 from krake_api.gateway import json_codec, statuses
 from krake_api.gateway.statuses import StatusError
 
@@ -85,7 +86,7 @@ async def _forward(
     """Write each message as a line; returns the ERROR line to end with, if any."""
     try:
         async for message in messages:
-            await response.write(json_codec.dumps(json_codec.to_data(message)) + b"\n")
+            await response.write(json_codec.dumps(structs.to_data(message)) + b"\n")
     except StatusError as err:
         return error_line(err)
     except ConnectionError:

@@ -25,8 +25,9 @@ import yaml
 from click.testing import CliRunner, Result
 from google.protobuf.message import Message
 
+from krake_api import structs
 from krake_api.registry import KINDS, Kind
-from krake_cli import main, output
+from krake_cli import main
 
 STARTUP = 30.0
 PROCESS_DEADLINE = 30.0  # generous: a loaded CI machine starts Python slowly
@@ -179,7 +180,7 @@ def cli(api: str, tmp_path: pathlib.Path) -> Cli:
 def document(obj: Message) -> dict[str, Any]:
     """The object as a file holds it: with its `api` and `kind`."""
     kind = KINDS[obj.DESCRIPTOR.name]
-    return {"api": kind.group, "kind": kind.name, **output.to_dict(obj)}
+    return {"api": kind.group, "kind": kind.name, **structs.to_data(obj)}
 
 
 @pytest.fixture

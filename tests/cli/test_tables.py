@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import pytest
 
+from krake_api import structs
 from krake_api.registry import KINDS
 from krake_cli import columns, documents, kinds, main, output, special
 from krake_testing.examples import example
@@ -95,7 +96,7 @@ def test_json_keeps_snake_case_and_whole_numbers() -> None:
     app = example(KINDS["Application"])
     app.spec.manifest[0]["spec"] = {"replicas": 3, "ratio": 0.5}  # type: ignore[attr-defined]
     app.spec.backoff_limit = 2  # type: ignore[attr-defined]
-    data = output.to_dict(app)
+    data = structs.to_data(app)
     assert data["spec"]["backoff_limit"] == 2
     assert data["spec"]["manifest"][0]["spec"] == {"replicas": 3, "ratio": 0.5}
     assert isinstance(data["spec"]["manifest"][0]["spec"]["replicas"], int)

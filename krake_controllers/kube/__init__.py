@@ -1,0 +1,1 @@
+"""Talking to member clusters: connections from a Cluster's kubeconfig (connection.py)."""
