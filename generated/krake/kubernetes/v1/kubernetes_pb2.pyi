@@ -619,6 +619,7 @@ class Cluster(_message.Message):
         LAST_APPLIED_TOSCA_FIELD_NUMBER: _builtins.int
         PLACEMENT_FIELD_NUMBER: _builtins.int
         RETRIES_FIELD_NUMBER: _builtins.int
+        CUSTOM_RESOURCES_FIELD_NUMBER: _builtins.int
         state: Global___Cluster.Status.State.ValueType
         observed_generation: _builtins.int
         """The metadata.generation the controllers last acted on."""
@@ -658,6 +659,12 @@ class Cluster(_message.Message):
         def placement(self) -> _placement_pb2.Placement:
             """The scheduler's explanation of its last cloud decision."""
 
+        @_builtins.property
+        def custom_resources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+            """Of spec.custom_resources, those the cluster was last seen serving (API
+            discovery by the cluster controller).
+            """
+
         def __init__(
             self,
             *,
@@ -673,10 +680,11 @@ class Cluster(_message.Message):
             last_applied_tosca: _struct_pb2.Struct | None = ...,
             placement: _placement_pb2.Placement | None = ...,
             retries: _builtins.int = ...,
+            custom_resources: _abc.Iterable[_builtins.str] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["last_applied_tosca", b"last_applied_tosca", "placement", b"placement", "reason", b"reason", "running_on", b"running_on", "scheduled", b"scheduled", "scheduled_to", b"scheduled_to"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["cluster_id", b"cluster_id", "last_applied_tosca", b"last_applied_tosca", "metrics_reasons", b"metrics_reasons", "nodes", b"nodes", "observed_generation", b"observed_generation", "placement", b"placement", "reason", b"reason", "retries", b"retries", "running_on", b"running_on", "scheduled", b"scheduled", "scheduled_to", b"scheduled_to", "state", b"state"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["cluster_id", b"cluster_id", "custom_resources", b"custom_resources", "last_applied_tosca", b"last_applied_tosca", "metrics_reasons", b"metrics_reasons", "nodes", b"nodes", "observed_generation", b"observed_generation", "placement", b"placement", "reason", b"reason", "retries", b"retries", "running_on", b"running_on", "scheduled", b"scheduled", "scheduled_to", b"scheduled_to", "state", b"state"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
