@@ -166,7 +166,7 @@ class Scheduler:
     async def record_cluster(self, cluster: Cluster, found: placement_pb2.Placement | None) -> None:
         """The cluster's metric health (and cloud placement, when one was made)."""
         new = copy(cluster)
-        if found is not None:
+        if found is not None and outline(found) != outline(cluster.status.placement):
             new.status.placement.CopyFrom(found)
         if cluster.status.state in views.SCHEDULABLE:
             target = views.cluster_target(cluster)

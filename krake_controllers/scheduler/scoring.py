@@ -4,8 +4,8 @@ score = sum(weight_i * normalized_i) / sum(weight_i) over the target's usable
 metrics (a failed metric is listed with its reason and left out of both sums),
 plus the stickiness bonus when the target is the one the subject is bound to.
 
-Ranking, best first: lower tier (namespaced clouds before global ones), eligible
-before not, targets with a usable metric before those without, higher score,
+Ranking, best first: eligible before not, lower tier (namespaced clouds before
+global ones), targets with a usable metric before those without, higher score,
 the current target on an exact tie (a move needs MORE than the stickiness), and
 finally a rendezvous hash of (subject, target): deterministic, so a placement is
 reproducible, yet different subjects spread over equally good targets.
@@ -56,12 +56,12 @@ def tie_break(subject: Subject, target: Target) -> int:
 
 def rank_key(
     subject: Subject, target: Target, eligible: bool, result: Score, total: float
-) -> tuple[int, bool, bool, float, bool, int]:
+) -> tuple[bool, int, bool, float, bool, int]:
     """Sort ascending with this key for best first."""
     current = bool(subject.current) and target.key == subject.current
     return (
-        target.tier,
         not eligible,
+        target.tier,
         not result.has_metrics,
         -total,
         not current,
