@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from krake_api.registry import Kind
 from krake_api.services.chain import Call
 from krake_api.watch.streams import WatchCaches
 
@@ -79,6 +80,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(WatchCollector(caches))
+        caches.on_lag = self._cache_lag
         self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def __call__(self, call: Call) -> None:
@@ -90,6 +92,9 @@ class Metrics:
             self._children[key] = children
         children[0].inc()
         children[1].observe(call.elapsed())
+
+    def _cache_lag(self, kind: Kind, seconds: float) -> None:
+        self.cache_lag.labels(kind.name).observe(max(seconds, 0.0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

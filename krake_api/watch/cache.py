@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -45,6 +46,8 @@ class Event:
 
 
 Filter = Callable[[Message], bool]
+LagObserver = Callable[[Kind, float], None]
+"""Told, per object written, the seconds from its `metadata.modified` to the cache."""
 
 
 @dataclass(eq=False)
@@ -96,8 +99,10 @@ class WatchCache:
         ring_size: int = 10_000,
         queue_size: int = 1_000,
         progress_interval: float = 5.0,
+        on_lag: LagObserver | None = None,
     ) -> None:
         self.store, self.kind = store, kind
+        self.on_lag = on_lag
         self.queue_size = queue_size
         self.progress_interval = progress_interval
         self.state: dict[str, Message] = {}
@@ -191,6 +196,9 @@ class WatchCache:
         else:
             obj = self._decode(change.value, change.mod_revision)
             self.state[change.key] = obj
+            if self.on_lag is not None:
+                modified: Any = obj.metadata.modified  # type: ignore[attr-defined]
+                self.on_lag(self.kind, time.time() - modified.seconds - modified.nanos / 1e9)
             kind = ADDED if previous is None else UPDATED
             self._publish(Event(kind, obj, change.mod_revision, previous))
         self.revision = max(self.revision, change.mod_revision)

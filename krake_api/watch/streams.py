@@ -19,7 +19,7 @@ from krake_api import errors
 from krake_api.registry import Kind
 from krake_api.resources import selectors
 from krake_api.storage.base import Store
-from krake_api.watch.cache import BOOKMARK, Event, Filter, WatchCache
+from krake_api.watch.cache import BOOKMARK, Event, Filter, LagObserver, WatchCache
 
 
 class WatchCaches:
@@ -38,6 +38,7 @@ class WatchCaches:
         self.ring_size = ring_size
         self.queue_size = queue_size
         self.caches: dict[str, WatchCache] = {}
+        self.on_lag: LagObserver | None = None
 
     def cache(self, kind: Kind) -> WatchCache:
         if kind.name not in self.caches:
@@ -47,6 +48,7 @@ class WatchCaches:
                 ring_size=self.ring_size,
                 queue_size=self.queue_size,
                 progress_interval=self.bookmark_interval / 2,
+                on_lag=self.on_lag,
             )
             cache.start()
             self.caches[kind.name] = cache

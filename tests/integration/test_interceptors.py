@@ -54,6 +54,7 @@ class Server:
     gate: Gate
     finished: list[Call]
     metrics: Metrics
+    caches: WatchCaches
 
 
 @pytest.fixture
@@ -67,7 +68,11 @@ async def running(tmp_path: pathlib.Path) -> AsyncIterator[Server]:
     await grpc_server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield Server(
-            kubernetes_service_pb2_grpc.KubernetesServiceStub(channel), gate, finished, metrics
+            kubernetes_service_pb2_grpc.KubernetesServiceStub(channel),
+            gate,
+            finished,
+            metrics,
+            caches,
         )
     await grpc_server.stop(None)
     await caches.close()
@@ -167,3 +172,18 @@ async def test_watches_are_counted_while_open_and_observed_when_cancelled(
         )
         == 1.0
     )
+
+
+async def test_the_watch_cache_lag_is_observed_per_write(running: Server) -> None:
+    """Every write the cache applies is one observation of the time from the object's
+    `modified` stamp to the cache: small on one machine, never negative."""
+    lag = "krake_api_watch_cache_lag_seconds_count"
+    await running.caches.cache(APP).ready.wait()
+    for name in ("lag-a", "lag-b"):
+        await running.stub.CreateApplication(create_request(name), timeout=DEADLINE)
+    async with asyncio.timeout(DEADLINE):  # the cache applies the writes after they return
+        while f'{lag}{{kind="Application"}} 2.0' not in running.metrics.render().decode():
+            await asyncio.sleep(0.01)
+    assert gauge(running.metrics, lag, kind="Application") == 2.0
+    total = gauge(running.metrics, "krake_api_watch_cache_lag_seconds_sum", kind="Application")
+    assert 0.0 <= total < 2 * DEADLINE
