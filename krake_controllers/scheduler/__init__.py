@@ -12,6 +12,7 @@ from krake_controllers.runtime.queue import WorkQueue
 from krake_controllers.scheduler.caches import Caches, Key
 from krake_controllers.scheduler.reconciler import Scheduler
 from krake_controllers.scheduler.settings import Settings
+from krake_controllers.scheduler.snapshots import Snapshots
 from krake_controllers.scheduler.triggers import Triggers
 
 NAME = "scheduler"
@@ -40,8 +41,9 @@ def build(
 ) -> SchedulerController:
     caches = Caches.build(client, bookmark_interval=bookmark_interval)
     queue: WorkQueue[Key] = WorkQueue()
-    Triggers(caches, queue).install()
-    scheduler = Scheduler(client, caches, settings or Settings())
+    snapshots = Snapshots(caches)
+    Triggers(caches, queue, snapshots).install()
+    scheduler = Scheduler(client, caches, snapshots, settings or Settings())
     controller = SchedulerController(
         NAME,
         scheduler,

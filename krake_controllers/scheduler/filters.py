@@ -7,6 +7,7 @@ candidate of one placement carries the same list of verdicts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -25,19 +26,32 @@ class Verdict:
 Filter = Callable[[Subject, Target, Readings], Verdict]
 
 
+PRESENT: Final = Verdict("not_deleted", True, "")
+NO_LABELS: Final = Verdict("label_constraints", True, "0 matched")
+NO_CUSTOM_RESOURCES: Final = Verdict("custom_resources", True, "0 served")
+NO_METRICS: Final = Verdict("metric_constraints", True, "0 held")
+
+
 def not_deleted(subject: Subject, target: Target, readings: Readings) -> Verdict:
     if target.deleted:
         return Verdict("not_deleted", False, "deletion in progress")
-    return Verdict("not_deleted", True, "")
+    return PRESENT
+
+
+@functools.cache
+def _online(state: str, schedulable: bool) -> Verdict:
+    if schedulable:
+        return Verdict("online", True, state)
+    return Verdict("online", False, f"state is {state}, not ONLINE")
 
 
 def online(subject: Subject, target: Target, readings: Readings) -> Verdict:
-    if target.schedulable:
-        return Verdict("online", True, target.state)
-    return Verdict("online", False, f"state is {target.state}, not ONLINE")
+    return _online(target.state, target.schedulable)
 
 
 def label_constraints(subject: Subject, target: Target, readings: Readings) -> Verdict:
+    if not subject.labels:
+        return NO_LABELS
     failing = [str(c) for c in subject.labels if not c.matches(target.labels)]
     if failing:
         return Verdict("label_constraints", False, "not matched: " + "; ".join(failing))
@@ -45,6 +59,8 @@ def label_constraints(subject: Subject, target: Target, readings: Readings) -> V
 
 
 def custom_resources(subject: Subject, target: Target, readings: Readings) -> Verdict:
+    if not subject.custom_resources:
+        return NO_CUSTOM_RESOURCES
     served = target.custom_resources or frozenset()
     missing = sorted(subject.custom_resources - served)
     if missing:
@@ -55,6 +71,8 @@ def custom_resources(subject: Subject, target: Target, readings: Readings) -> Ve
 def metric_constraints(subject: Subject, target: Target, readings: Readings) -> Verdict:
     """Each constraint holds on the normalized value of the target's metric of that
     name; a metric the target lacks or cannot read fails its constraints."""
+    if not subject.metrics:
+        return NO_METRICS
     by_name = {w.name: w.key for w in target.metrics}
     failing: list[str] = []
     for constraint in subject.metrics:

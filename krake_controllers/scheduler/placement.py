@@ -9,7 +9,7 @@ about it. The scheduler and PreviewApplicationPlacement call the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,20 +20,18 @@ from krake_controllers.scheduler.readings import Readings
 from krake_controllers.scheduler.views import Subject, Target
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evaluation:
     target: Target
     verdicts: tuple[Verdict, ...]
     score: scoring.Score
     stickiness: float
+    eligible: bool = False
+    total: float = 0.0
 
-    @property
-    def eligible(self) -> bool:
-        return all(v.passed for v in self.verdicts)
-
-    @property
-    def total(self) -> float:
-        return self.score.base + self.stickiness
+    def __post_init__(self) -> None:
+        self.eligible = all(v.passed for v in self.verdicts)
+        self.total = self.score.base + self.stickiness
 
 
 def evaluate(
@@ -43,13 +41,16 @@ def evaluate(
     filters: Sequence[Filter],
     *,
     stickiness: float,
+    scores: Mapping[str, scoring.Score] | None = None,
 ) -> list[Evaluation]:
-    """Every target filtered and scored, best first (see `scoring` for the order)."""
+    """Every target filtered and scored, best first (see `scoring` for the order).
+    `scores` (by target key) are the targets' scores over the same `readings`,
+    when the caller has them already (they do not depend on the subject)."""
     evaluations = [
         Evaluation(
             target,
-            tuple(check(subject, target, readings) for check in filters),
-            scoring.score(target, readings),
+            tuple([check(subject, target, readings) for check in filters]),
+            scores[target.key] if scores is not None else scoring.score(target, readings),
             scoring.bonus(subject, target, stickiness),
         )
         for target in targets

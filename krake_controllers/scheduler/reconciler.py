@@ -27,7 +27,9 @@ from krake_controllers.runtime.controller import Result
 from krake_controllers.scheduler import filters, gathering, inheritance, placement, views
 from krake_controllers.scheduler.caches import Caches, Key
 from krake_controllers.scheduler.providers.cache import Fetcher
+from krake_controllers.scheduler.readings import Reading
 from krake_controllers.scheduler.settings import Settings
+from krake_controllers.scheduler.snapshots import Snapshots
 
 log = structlog.get_logger(__name__)
 Cluster = kubernetes_pb2.Cluster
@@ -57,9 +59,15 @@ def outline(found: placement_pb2.Placement) -> tuple[object, ...]:
 
 
 class Scheduler:
-    def __init__(self, client: Client, caches: Caches, settings: Settings) -> None:
+    def __init__(
+        self, client: Client, caches: Caches, snapshots: Snapshots, settings: Settings
+    ) -> None:
         self.client, self.caches, self.settings = client, caches, settings
+        self.snapshots = snapshots
         self.fetcher = Fetcher(ttl=settings.metrics_ttl, timeout=settings.fetch_timeout)
+        # Application key -> the inputs of its last completed evaluation: the same
+        # inputs give the same placement, so the next pass has nothing to do.
+        self.evaluated: dict[Key, tuple[str, int, tuple[Reading, ...]]] = {}
 
     async def close(self) -> None:
         await self.fetcher.close()
@@ -67,9 +75,10 @@ class Scheduler:
     async def reconcile(self, key: Key) -> Result:
         obj = self.caches.get(key.kind, key.namespace, key.name)
         if obj is None or obj.metadata.HasField("deleted"):
+            self.evaluated.pop(key, None)
             return Result()
         if key.kind == "Application":
-            await self.schedule_application(obj)
+            await self.schedule_application(key, obj)
         else:
             await self.check_cluster(obj)
         return Result(requeue_after=self.settings.reschedule_after)
@@ -83,11 +92,20 @@ class Scheduler:
             subject, targets, readings, checks, stickiness=self.settings.stickiness
         )
 
-    async def schedule_application(self, app: kubernetes_pb2.Application) -> None:
+    async def schedule_application(self, key: Key, app: kubernetes_pb2.Application) -> None:
+        snapshot = self.snapshots.clusters(app.metadata.namespace)
+        readings = await gathering.read(snapshot.keys, self.caches, self.fetcher)
+        inputs = (app.metadata.resource_version, snapshot.version, snapshot.fingerprint(readings))
+        if self.evaluated.get(key) == inputs:
+            return
         subject = views.application_subject(app)
-        clusters = self.caches.in_namespace("Cluster", app.metadata.namespace)
-        ranked = await self.rank(
-            subject, [views.cluster_target(c) for c in clusters], filters.CLUSTER_FILTERS
+        ranked = placement.evaluate(
+            subject,
+            snapshot.targets,
+            readings,
+            filters.CLUSTER_FILTERS,
+            stickiness=self.settings.stickiness,
+            scores=snapshot.scores(readings),
         )
         decision = placement.decide(subject, ranked)
         found = placement.explain(
@@ -97,13 +115,15 @@ class Scheduler:
         if decision.target is not None:
             current = await self.bind(app, decision.target.ref)
             log.info("scheduler.bound", app=subject.key, to=decision.target.key, why=decision.why)
-        await self.record(
-            current, found, unsuitable=not subject.current and decision.target is None
-        )
+        unsuitable = not subject.current and decision.target is None
+        current = await self.record(current, found, unsuitable=unsuitable)
+        if decision.target is None:
+            self.evaluated[key] = (current.metadata.resource_version, *inputs[1:])
 
     async def record(
         self, app: kubernetes_pb2.Application, found: placement_pb2.Placement, *, unsuitable: bool
-    ) -> None:
+    ) -> kubernetes_pb2.Application:
+        """`app` with `found` recorded (written only when it changed materially)."""
         new = copy(app)
         new.status.placement.CopyFrom(found)
         if unsuitable:
@@ -116,8 +136,11 @@ class Scheduler:
             outline(app.status.placement) == outline(found)
             and new.status.reason == app.status.reason
         ):
-            return
-        await self.client.kind(registry.KINDS["Application"]).update_status(new)
+            return app
+        written: kubernetes_pb2.Application = await self.client.kind(
+            registry.KINDS["Application"]
+        ).update_status(new)
+        return written
 
     async def bind(self, obj: Any, ref: metadata_pb2.ResourceRef) -> Any:
         kind = registry.KINDS[obj.DESCRIPTOR.name]

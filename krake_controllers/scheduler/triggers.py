@@ -18,6 +18,7 @@ from typing import Any
 from krake_controllers.runtime.informer import ADDED, DELETED, Event, Handler
 from krake_controllers.runtime.queue import WorkQueue
 from krake_controllers.scheduler.caches import Caches, Key
+from krake_controllers.scheduler.snapshots import Snapshots
 
 
 def placement_inputs(cluster: Any) -> tuple[object, ...]:
@@ -43,8 +44,8 @@ def application_changed(event: Event) -> bool:
 
 
 class Triggers:
-    def __init__(self, caches: Caches, queue: WorkQueue[Key]) -> None:
-        self.caches, self.queue = caches, queue
+    def __init__(self, caches: Caches, queue: WorkQueue[Key], snapshots: Snapshots) -> None:
+        self.caches, self.queue, self.snapshots = caches, queue, snapshots
 
     def install(self) -> None:
         table: dict[str, Handler] = {
@@ -72,6 +73,7 @@ class Triggers:
 
     def on_cluster(self, event: Event) -> None:
         cluster = event.object
+        self.snapshots.invalidate(cluster.metadata.namespace)
         if event.type != DELETED:
             self.queue.add(Key.of(cluster))
         moved = event.type in (ADDED, DELETED) or event.old is None
