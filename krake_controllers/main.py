@@ -23,7 +23,7 @@ import structlog
 from krake_api import logs, registry
 from krake_api.config import Option, parse
 from krake_api.server import stopped
-from krake_controllers import garbage_collector, scheduler
+from krake_controllers import garbage_collector, kubernetes_application, scheduler
 from krake_controllers.runtime.client import Client, connect
 from krake_controllers.runtime.controller import Controller
 from krake_controllers.runtime.leader import LeaderElector
@@ -35,6 +35,7 @@ Builder = Callable[..., Controller[Any]]
 CONTROLLERS: Final[Mapping[str, Builder]] = {
     garbage_collector.NAME: garbage_collector.build,
     scheduler.NAME: scheduler.build,
+    kubernetes_application.NAME: kubernetes_application.build,
 }
 OPTIONS: Final = (
     Option("api", "127.0.0.1:50051", "HOST:PORT of the Krake API (gRPC)"),

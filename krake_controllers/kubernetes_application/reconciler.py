@@ -1,0 +1,293 @@
+"""The application reconciler: one application key in, its clusters converged.
+
+    deleted set           -> shutdown hook, remove every object, then the finalizer
+    not scheduled         -> nothing (the scheduler decides)
+    scheduled, not yet    -> the finalizer first, then converge on scheduled_to
+    running_on == target  -> converge: apply what changed, drifted or went missing,
+                             delete what left the manifest, write the status
+    running_on != target  -> migrate (migrations.py)
+
+Only an invalid manifest is terminal (FAILED with the reason); every other
+failure raises and is retried with the work queue's per-key backoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import structlog
+
+from krake.core.v1 import metadata_pb2
+from krake.kubernetes.v1 import kubernetes_pb2
+from krake_api import registry
+from krake_api.structs import to_dict, to_struct
+from krake_controllers.kube.connection import Connections
+from krake_controllers.kubernetes_application import schemas, statuses
+from krake_controllers.kubernetes_application.deployer import Deployed, Deployer
+from krake_controllers.kubernetes_application.manifests import InvalidManifest, Ref, rank
+from krake_controllers.kubernetes_application.members import MemberWatches
+from krake_controllers.kubernetes_application.migrations import Migrations
+from krake_controllers.kubernetes_application.shutdown import GaveUp, Shutdowns
+from krake_controllers.kubernetes_application.targets import Target, UnknownKind
+from krake_controllers.runtime.client import Client, unless_gone
+from krake_controllers.runtime.controller import Result, Terminal
+from krake_controllers.runtime.informer import Informer
+
+log = structlog.get_logger(__name__)
+State = kubernetes_pb2.Application.Status.State
+FINALIZER: Final = "kubernetes_resources_deletion"
+DEFAULT_HOOK_ENDPOINT: Final = "http://127.0.0.1:8080"
+Reason = metadata_pb2.Reason
+
+
+def copy(obj: Any) -> Any:
+    new = type(obj)()
+    new.CopyFrom(obj)
+    return new
+
+
+def cluster_key(ref: Any, namespace: str) -> str:
+    return f"{ref.namespace or namespace}/{ref.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    hook_endpoint: str = DEFAULT_HOOK_ENDPOINT  # the API gateway, as workloads reach it
+    migration_timeout: float = 300.0  # seconds the new cluster gets to become ready
+    deletion_recheck: float = 5.0  # seconds between checks while objects are going
+
+
+class Reconciler:
+    def __init__(
+        self,
+        client: Client,
+        apps: Informer,
+        clusters: Informer,
+        watches: MemberWatches,
+        settings: Settings,
+    ) -> None:
+        self.client, self.apps, self.clusters, self.watches = client, apps, clusters, watches
+        self.settings = settings
+        self.api = client.kind(registry.KINDS["Application"])
+        self.connections = Connections()
+        self.deployer = Deployer(settings.hook_endpoint)
+        self.shutdowns = Shutdowns()
+        self.targets: dict[str, Target] = {}
+        self.migrations = Migrations(self, settings.migration_timeout)
+
+    async def close(self) -> None:
+        await self.watches.close()
+        await self.connections.close()
+        await self.shutdowns.close()
+
+    async def reconcile(self, key: str) -> Result:
+        app = self.apps.get(key)
+        if app is None:
+            return Result()
+        if app.metadata.HasField("deleted"):
+            return await self.delete(app)
+        if not app.status.scheduled_to.name:
+            return Result()
+        if FINALIZER not in app.metadata.finalizers:
+            app = copy(app)
+            app.metadata.finalizers.append(FINALIZER)
+            app = await self.api.update(app)
+        wanted = self.migrations.destination(app)
+        running = app.status.running_on
+        if running.name and cluster_key(running, app.metadata.namespace) != wanted:
+            return await self.migrations.migrate(app, wanted)
+        target = self.target(wanted)
+        if target is None:
+            return Result(requeue_after=self.settings.deletion_recheck)
+        return await self.converge(app, target)
+
+    def target(self, key: str) -> Target | None:
+        """The member cluster `key` ("namespace/name"), or None if it has no kubeconfig."""
+        cluster = self.clusters.get(key)
+        if cluster is None or not cluster.spec.kubeconfig.fields:
+            log.info("cluster.unknown", cluster=key)
+            return None
+        connection = self.connections.get(key, to_dict(cluster.spec.kubeconfig))
+        target = self.targets.get(key)
+        if target is None or target.connection is not connection:
+            target = self.targets[key] = Target(key, connection, self.watches)
+        return target
+
+    async def deploy(self, app: Any, target: Target, *, force: bool) -> Deployed:
+        """Deploy, turning an invalid manifest into FAILED and `Terminal`."""
+        try:
+            return await self.deployer.deploy(app, target, force=force)
+        except InvalidManifest as err:
+            await self.write(app, self.failed(app, str(err)))
+            raise Terminal(str(err)) from None
+
+    async def converge(self, app: Any, target: Target, *, state: int | None = None) -> Result:
+        changed = app.status.observed_generation != app.metadata.generation
+        deployed = await self.deploy(app, target, force=changed)
+        current = {placed.ref for placed in deployed.objects}
+        await self.remove(target, [r for r in self.applied_refs(app) if r not in current])
+        status = self.status(app, target, deployed, state)
+        await self.write(app, status)
+        return Result()
+
+    def status(self, app: Any, target: Target, deployed: Deployed, state: int | None = None) -> Any:
+        """The new status after `deployed` on `target` (state derived unless given)."""
+        observed = statuses.Observed.of([p.live for p in deployed.objects], deployed.pods)
+        status = copy(app.status)
+        first = app.status.observed_generation == 0
+        changed = app.status.observed_generation != app.metadata.generation
+        status.state = (
+            statuses.state(app.status.state, changed, first, observed) if state is None else state
+        )
+        if status.state in (State.RUNNING, State.COMPLETED, State.CREATING, State.RECONCILING):
+            status.ClearField("reason")
+        elif status.state == State.DEGRADED and not status.reason.message:
+            status.reason.code = Reason.RECONCILE_FAILED
+            status.reason.message = "not every workload is ready"
+        status.observed_generation = app.metadata.generation
+        status.running_on.CopyFrom(self.cluster_ref(app, target))
+        status.ClearField("last_applied_manifest")
+        status.last_applied_manifest.extend(to_struct(p.body) for p in deployed.objects)
+        status.ClearField("last_observed_manifest")
+        status.last_observed_manifest.extend(
+            to_struct(schemas.observe(p.live, p.schema))
+            for p in deployed.objects
+            if p.schema is not None and p.live is not None
+        )
+        status.ClearField("mangled_observer_schema")
+        status.mangled_observer_schema.extend(
+            to_struct(p.schema) for p in deployed.objects if p.schema is not None
+        )
+        status.container_health.CopyFrom(observed.container_health())
+        status.ClearField("services")
+        status.services.update(
+            statuses.services([p.live for p in deployed.objects], self.host(target))
+        )
+        status.complete_token = deployed.digests.get("complete", "")
+        status.shutdown_token = deployed.digests.get("shutdown", "")
+        return status
+
+    def cluster_ref(self, app: Any, target: Target) -> Any:
+        namespace, _, name = target.key.partition("/")
+        cluster = self.clusters.get(target.key)
+        return metadata_pb2.ResourceRef(
+            api="kubernetes",
+            kind="Cluster",
+            namespace=namespace,
+            name=name,
+            uid=cluster.metadata.uid if cluster is not None else "",
+        )
+
+    def host(self, target: Target) -> str:
+        return urlsplit(target.connection.api_client.configuration.host).hostname or ""
+
+    def failed(self, app: Any, message: str) -> Any:
+        status = copy(app.status)
+        status.state = State.FAILED
+        status.reason.code = Reason.INVALID_RESOURCE
+        status.reason.message = message
+        status.observed_generation = app.metadata.generation
+        return status
+
+    async def write(self, app: Any, status: Any) -> Any:
+        """Write `status` unless unchanged; precondition: `app`'s resource_version."""
+        if status == app.status:
+            return app
+        new = copy(app)
+        new.status.CopyFrom(status)
+        log.info("app.status", app=app.metadata.name, state=State.Name(status.state))
+        return await unless_gone(self.api.update_status(new))
+
+    def applied_refs(self, app: Any) -> list[Ref]:
+        return [Ref.of(to_dict(s)) for s in app.status.last_applied_manifest]
+
+    async def refs_on(self, app: Any, target: Target) -> list[Ref]:
+        """Everything of `app` that may be on `target`: last applied, manifest, hook Secrets."""
+        refs = set(self.applied_refs(app))
+        for struct in app.spec.manifest:
+            obj = to_dict(struct)
+            try:
+                resource = await target.resource(obj["apiVersion"], obj["kind"])
+            except (UnknownKind, KeyError):
+                continue
+            namespace = obj.get("metadata", {}).get("namespace", app.metadata.namespace)
+            refs.add(
+                Ref(
+                    obj["apiVersion"],
+                    obj["kind"],
+                    namespace if resource.namespaced else "",
+                    obj.get("metadata", {}).get("name", ""),
+                )
+            )
+        secrets = await target.watch("v1", "Secret")
+        for secret in secrets.of_uid(app.metadata.uid):
+            refs.add(Ref.of({"apiVersion": "v1", "kind": "Secret", **secret}))
+        return sorted(refs, key=lambda r: -rank({"kind": r.kind}))
+
+    async def remove(self, target: Target, refs: Iterable[Ref]) -> int:
+        """Delete each object of `refs` still on `target`; how many are still there."""
+        present = 0
+        for ref in sorted(refs, key=lambda r: -rank({"kind": r.kind})):
+            try:
+                live = await target.live(ref)
+            except UnknownKind:
+                continue
+            if live is None:
+                continue
+            present += 1
+            if not live["metadata"].get("deletionTimestamp"):
+                log.info("object.delete", cluster=target.key, object=str(ref))
+                await target.delete(ref)
+        return present
+
+    async def delete(self, app: Any) -> Result:
+        if FINALIZER not in app.metadata.finalizers:
+            return Result()
+        if not self.shutdowns.done(app):
+            return await self.shut_down(app)
+        present = 0
+        clusters = {
+            cluster_key(r, app.metadata.namespace)
+            for r in (app.status.running_on, app.status.scheduled_to)
+            if r.name
+        }
+        for key in sorted(clusters):
+            target = self.target(key)
+            if target is None:
+                log.warning("app.cluster_gone", app=app.metadata.name, cluster=key)
+                continue
+            present += await self.remove(target, await self.refs_on(app, target))
+        if present:
+            status = copy(app.status)
+            status.state = State.DELETING
+            await self.write(app, status)
+            return Result(requeue_after=self.settings.deletion_recheck)
+        new = copy(app)
+        new.metadata.ClearField("finalizers")
+        new.metadata.finalizers.extend(f for f in app.metadata.finalizers if f != FINALIZER)
+        await unless_gone(self.api.update(new))
+        self.shutdowns.forget(app)
+        log.info("app.deleted", app=app.metadata.name)
+        return Result()
+
+    async def shut_down(self, app: Any) -> Result:
+        """Ask the workload to shut down; DEGRADED if it will not and we give up."""
+        try:
+            wait = await self.shutdowns.request(app)
+        except GaveUp as err:
+            status = copy(app.status)
+            status.state = State.DEGRADED
+            status.reason.code = Reason.DELETE_FAILED
+            status.reason.message = f"shutdown hook: {err}"
+            await self.write(app, status)
+            return Result()
+        if not wait:
+            return Result(requeue_after=0.001)
+        if app.status.state != State.WAITING_FOR_CLEANING:
+            status = copy(app.status)
+            status.state = State.WAITING_FOR_CLEANING
+            await self.write(app, status)
+        return Result(requeue_after=wait)

@@ -1,0 +1,105 @@
+"""One member cluster as the application controller uses it.
+
+Objects are written with server-side apply (field manager `krake`, conflicts
+forced): one idempotent PATCH per object creates it or converges it, without a
+GET first and without resourceVersion conflicts; the server merges only the
+fields the manifest sets, so fields other managers own (defaults, an HPA's
+replicas, a mutating webhook's sidecar) stay theirs, and a field removed from
+the manifest is removed from the object, because Krake owned it. Forcing
+conflicts makes drift reverts win over whoever changed an observed field.
+
+Reads come from the member watches (`MemberWatch` caches), never from a GET.
+Discovery answers which resource serves (apiVersion, kind); a kind the cluster
+does not serve (after one refresh of discovery) is an `UnknownKind`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Final
+
+import kubernetes.dynamic.exceptions
+
+from krake_controllers.kube.connection import Connection, KubeError
+from krake_controllers.kubernetes_application.manifests import Ref
+from krake_controllers.kubernetes_application.members import MemberWatch, MemberWatches
+
+FIELD_MANAGER: Final = "krake"
+NOT_FOUND: Final = 404
+SYNC_TIMEOUT: Final = 10.0
+
+
+class UnknownKind(Exception):
+    """The cluster serves no resource of this apiVersion and kind."""
+
+
+class Target:
+    def __init__(self, key: str, connection: Connection, watches: MemberWatches) -> None:
+        self.key, self.connection, self.watches = key, connection, watches
+        self._resources: dict[tuple[str, str], Any] = {}
+        self.namespaces: set[str] = set()  # known to exist on the cluster
+        self._discovery = asyncio.Lock()
+
+    async def resource(self, api_version: str, kind: str) -> Any:
+        cached = self._resources.get((api_version, kind))
+        if cached is not None:
+            return cached
+        async with self._discovery:  # the discovery cache is not thread-safe
+            dynamic = await self.connection.dynamic()
+            try:
+                found = await self.connection.call(
+                    dynamic.resources.get, api_version=api_version, kind=kind
+                )
+            except kubernetes.dynamic.exceptions.ResourceNotFoundError:
+                raise UnknownKind(f"{self.key} serves no {kind} in {api_version}") from None
+        self._resources[(api_version, kind)] = found
+        return found
+
+    async def watch(self, api_version: str, kind: str) -> MemberWatch:
+        """The synced watch of this resource type (started if need be)."""
+        watch = self.watches.ensure(
+            self.key, self.connection, await self.resource(api_version, kind)
+        )
+        if not watch.synced.is_set():
+            try:
+                async with asyncio.timeout(SYNC_TIMEOUT):
+                    await watch.synced.wait()
+            except TimeoutError:
+                raise KubeError(0, "Unsynced", watch.failing or "watch not synced") from None
+        return watch
+
+    async def live(self, ref: Ref) -> dict[str, Any] | None:
+        watch = await self.watch(ref.api_version, ref.kind)
+        return watch.get(ref.namespace, ref.name)
+
+    async def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        resource = await self.resource(body["apiVersion"], body["kind"])
+        dynamic = await self.connection.dynamic()
+        response = await self.connection.call(
+            dynamic.server_side_apply,
+            resource,
+            body=body,
+            field_manager=FIELD_MANAGER,
+            force_conflicts=True,
+            serialize=False,
+        )
+        result: dict[str, Any] = json.loads(response.data)
+        return result
+
+    async def delete(self, ref: Ref) -> None:
+        """Delete the object (its dependents in the background); gone already is fine."""
+        resource = await self.resource(ref.api_version, ref.kind)
+        dynamic = await self.connection.dynamic()
+        try:
+            await self.connection.call(
+                dynamic.delete,
+                resource,
+                name=ref.name,
+                namespace=ref.namespace or None,
+                body={"propagationPolicy": "Background"},
+                serialize=False,
+            )
+        except KubeError as err:
+            if err.status != NOT_FOUND:
+                raise
