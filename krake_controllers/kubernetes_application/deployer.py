@@ -106,6 +106,8 @@ class Deployer:
                 if ref.namespace:
                     await self._namespace(target, ref.namespace, objects)
                 live = await self._apply(target, ref, body)
+                if schema is not None and schemas.differs(placed, live, schema):
+                    live = await self._apply(target, ref, body, merge=True)
                 deployed.applied += 1
             deployed.objects.append(Placed(ref, body, schema, live))
         pods = await target.watch("v1", "Pod")
@@ -130,9 +132,11 @@ class Deployer:
         generation = cached.get("metadata", {}).get("generation", 0)
         return applied if generation < applied["metadata"].get("generation", 0) else cached
 
-    async def _apply(self, target: Target, ref: Ref, body: dict[str, Any]) -> dict[str, Any]:
+    async def _apply(
+        self, target: Target, ref: Ref, body: dict[str, Any], *, merge: bool = False
+    ) -> dict[str, Any]:
         try:
-            live = await target.apply(body)
+            live = await (target.merge_patch(body) if merge else target.apply(body))
         except KubeError as err:
             if err.status in INVALID:
                 raise InvalidManifest(f"{ref}: {err.message}") from None

@@ -49,6 +49,12 @@ def copy(obj: Any) -> Any:
     return new
 
 
+def _revision(app: Any) -> int:
+    """The resource_version as a number (the API's are store revisions)."""
+    version: str = app.metadata.resource_version
+    return int(version) if version.isdigit() else 0
+
+
 def cluster_key(ref: Any, namespace: str) -> str:
     return f"{ref.namespace or namespace}/{ref.name}"
 
@@ -76,6 +82,7 @@ class Reconciler:
         self.deployer = Deployer(settings.hook_endpoint)
         self.shutdowns = Shutdowns()
         self.targets: dict[str, Target] = {}
+        self.written: dict[str, Any] = {}  # key -> the application as we last wrote it
         self.migrations = Migrations(self, settings.migration_timeout)
 
     async def close(self) -> None:
@@ -83,8 +90,20 @@ class Reconciler:
         await self.connections.close()
         await self.shutdowns.close()
 
+    def current(self, key: str) -> Any:
+        """The informer's copy of the application, or our own last write if newer
+        (the informer may not have seen it yet: a write from it would be refused)."""
+        cached, written = self.apps.get(key), self.written.get(key)
+        if cached is None or written is None:
+            self.written.pop(key, None)
+            return cached
+        if _revision(written) > _revision(cached):
+            return written
+        del self.written[key]
+        return cached
+
     async def reconcile(self, key: str) -> Result:
-        app = self.apps.get(key)
+        app = self.current(key)
         if app is None:
             return Result()
         if app.metadata.HasField("deleted"):
@@ -94,7 +113,7 @@ class Reconciler:
         if FINALIZER not in app.metadata.finalizers:
             app = copy(app)
             app.metadata.finalizers.append(FINALIZER)
-            app = await self.api.update(app)
+            app = self.remember(await self.api.update(app))
         wanted = self.migrations.destination(app)
         running = app.status.running_on
         if running.name and cluster_key(running, app.metadata.namespace) != wanted:
@@ -199,7 +218,12 @@ class Reconciler:
         new = copy(app)
         new.status.CopyFrom(status)
         log.info("app.status", app=app.metadata.name, state=State.Name(status.state))
-        return await unless_gone(self.api.update_status(new))
+        return self.remember(await unless_gone(self.api.update_status(new)))
+
+    def remember(self, app: Any) -> Any:
+        if app is not None:
+            self.written[f"{app.metadata.namespace}/{app.metadata.name}"] = app
+        return app
 
     def applied_refs(self, app: Any) -> list[Ref]:
         return [Ref.of(to_dict(s)) for s in app.status.last_applied_manifest]

@@ -8,6 +8,11 @@ replicas, a mutating webhook's sidecar) stay theirs, and a field removed from
 the manifest is removed from the object, because Krake owned it. Forcing
 conflicts makes drift reverts win over whoever changed an observed field.
 
+Server-side apply cannot take away what other managers added (an extra list
+element, say): when an applied object still differs from the manifest in an
+observed field, a JSON merge patch of the manifest object follows, replacing the
+observed lists wholesale.
+
 Reads come from the member watches (`MemberWatch` caches), never from a GET.
 Discovery answers which resource serves (apiVersion, kind); a kind the cluster
 does not serve (after one refresh of discovery) is an `UnknownKind`.
@@ -82,6 +87,22 @@ class Target:
             body=body,
             field_manager=FIELD_MANAGER,
             force_conflicts=True,
+            serialize=False,
+        )
+        result: dict[str, Any] = json.loads(response.data)
+        return result
+
+    async def merge_patch(self, body: dict[str, Any]) -> dict[str, Any]:
+        """JSON merge patch (RFC 7386) as `krake`: lists are replaced wholesale, so
+        elements other managers added go too, which server-side apply keeps."""
+        resource = await self.resource(body["apiVersion"], body["kind"])
+        dynamic = await self.connection.dynamic()
+        response = await self.connection.call(
+            dynamic.patch,
+            resource,
+            body=body,
+            content_type="application/merge-patch+json",
+            field_manager=FIELD_MANAGER,
             serialize=False,
         )
         result: dict[str, Any] = json.loads(response.data)

@@ -153,3 +153,46 @@ async def running(client: Client, settings: Settings = FAST) -> AsyncIterator[An
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def states_of(client: Client, ns: str, name: str) -> AsyncIterator[list[int]]:
+    """Every state the application passes through while the block runs (watched,
+    so a state held for milliseconds is not missed)."""
+    seen: list[int] = []
+    api = client.kind(KINDS["Application"])
+
+    async def follow() -> None:
+        async for event in api.events(ns):
+            state = event.object.status.state
+            if event.object.metadata.name == name and (not seen or seen[-1] != state):
+                seen.append(state)
+
+    task = asyncio.create_task(follow())
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def reconciles(controller: Any) -> float:
+    """How many reconciles the controller has finished, whatever their outcome."""
+    total = 0.0
+    for metric in controller.metrics.reconciles.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                total += sample.value
+    return total
+
+
+async def settled(controller: Any, since: float) -> None:
+    """Once the controller has reconciled after the `since` count and is idle: it has
+    seen what happened before, and done whatever it was going to do about it."""
+
+    async def idle() -> bool:
+        queue = controller.queue
+        return reconciles(controller) > since and not len(queue) and not queue.processing()
+
+    await until(idle)

@@ -13,6 +13,8 @@ from app_support import (
     deployment,
     running,
     service,
+    states_of,
+    until,
     update_app,
 )
 
@@ -51,8 +53,13 @@ async def test_bound_application_runs_on_its_cluster(
         def bump(app: object) -> None:
             app.spec.manifest[0]["spec"]["replicas"] = 3  # type: ignore[attr-defined]
 
-        await update_app(client, ns, "shop", bump)
-        await app_state(client, ns, "shop", State.RECONCILING)
+        async with states_of(client, ns, "shop") as seen:
+            await update_app(client, ns, "shop", bump)
+            await until(lambda: _at(seen, [State.RUNNING, State.RECONCILING, State.RUNNING]))
         app = await app_state(client, ns, "shop", State.RUNNING)
         assert app.status.container_health.running == 3
         assert cluster_a.get("Deployment", "web", ns)["spec"]["replicas"] == 3
+
+
+async def _at(seen: list[int], states: list[int]) -> bool:
+    return seen[-len(states) :] == states
