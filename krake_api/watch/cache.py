@@ -11,6 +11,12 @@ Invariants:
 - Selectors are applied per subscription against the old and the new object, as
   Kubernetes does: an object leaving a watcher's selection is DELETED for it, one
   entering it is ADDED.
+
+Cost, since one cache may feed thousands of streams: subscriptions are indexed by
+their filter's `scope` (namespace, name; "" = any), so an event is offered only to
+the watchers that can select it: a watch of one object or one namespace costs
+nothing for the others' events. An event is wrapped in a response message once for
+all the streams it goes to (`Event.wrapped`).
 """
 
 from __future__ import annotations
@@ -37,15 +43,21 @@ DELETED: Final = metadata_pb2.DELETED
 BOOKMARK: Final = metadata_pb2.BOOKMARK
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     type: int  # krake.core.v1.EventType
     object: Message
     revision: int
     previous: Message | None = None  # the object before an UPDATED
+    wrapped: Message | None = field(default=None, compare=False, repr=False)
+    """The response message carrying this event, built once for every stream."""
 
 
 Filter = Callable[[Message], bool]
+"""Selects objects for a subscription. A filter with a `scope` attribute, a pair
+(namespace, name) where "" means any, promises to select nothing outside it."""
+Scope = tuple[str, str]
+ANYWHERE: Final[Scope] = ("", "")
 LagObserver = Callable[[Kind, float], None]
 """Told, per object written, the seconds from its `metadata.modified` to the cache."""
 
@@ -58,9 +70,11 @@ class Subscription:
     capacity: int
     queue: asyncio.Queue[Event] = field(init=False)
     exhausted: bool = False
+    scope: Scope = field(init=False)
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.capacity)
+        self.scope = getattr(self.matches, "scope", ANYWHERE)
 
     def offer(self, event: Event) -> bool:
         """Queue what `event` means for this watcher; False once it is cut off."""
@@ -110,6 +124,7 @@ class WatchCache:
         self.revision = 0
         self.oldest = 0  # events after this revision are in the ring
         self.subscriptions: set[Subscription] = set()
+        self.scopes: dict[Scope, set[Subscription]] = {}
         self.ready = asyncio.Event()
         self.advanced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -208,9 +223,12 @@ class WatchCache:
         if len(self.ring) == self.ring.maxlen:
             self.oldest = self.ring[0].revision
         self.ring.append(event)
-        for subscription in list(self.subscriptions):
-            if not subscription.offer(event):
-                self.subscriptions.discard(subscription)
+        scopes, metadata = self.scopes, event.object.metadata  # type: ignore[attr-defined]
+        namespace, name = metadata.namespace, metadata.name
+        for scope in {ANYWHERE, (namespace, ""), ("", name), (namespace, name)}:
+            for subscription in list(scopes.get(scope, ())):
+                if not subscription.offer(event):
+                    self.unsubscribe(subscription)
 
     def _advance(self) -> None:
         advanced, self.advanced = self.advanced, asyncio.Event()
@@ -235,7 +253,13 @@ class WatchCache:
         for event in backlog:
             subscription.offer(event)
         self.subscriptions.add(subscription)
+        self.scopes.setdefault(subscription.scope, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
+        scoped = self.scopes.get(subscription.scope)
+        if scoped is not None:
+            scoped.discard(subscription)
+            if not scoped:
+                del self.scopes[subscription.scope]

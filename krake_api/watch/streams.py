@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
@@ -19,7 +20,7 @@ from krake_api import errors
 from krake_api.registry import Kind
 from krake_api.resources import selectors
 from krake_api.storage.base import Store
-from krake_api.watch.cache import BOOKMARK, Event, Filter, LagObserver, WatchCache
+from krake_api.watch.cache import BOOKMARK, Event, Filter, LagObserver, Scope, WatchCache
 
 
 class WatchCaches:
@@ -62,19 +63,35 @@ class WatchCaches:
         self.caches.clear()
 
 
-def selection(kind: Kind, namespace: str, labels: str, fields: str) -> Filter:
-    """The filter of one watch request: namespace, label and field selectors."""
-    label_selector = selectors.LabelSelector.parse(labels)
-    field_selector = selectors.FieldSelector.parse(fields, kind.message.DESCRIPTOR)
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The filter of one watch request: namespace, label and field selectors.
+    `scope` (namespace, name; "" = any) bounds what it can select, for the cache's
+    index: the request's namespace, and a metadata.name/namespace the field
+    selector requires equal."""
 
-    def matches(obj: Any) -> bool:
+    namespace: str
+    labels: selectors.LabelSelector
+    fields: selectors.FieldSelector
+    scope: Scope
+
+    def __call__(self, obj: Any) -> bool:
         return (
-            (not namespace or obj.metadata.namespace == namespace)
-            and label_selector.matches(obj.metadata.labels)
-            and field_selector.matches(obj)
+            (not self.namespace or obj.metadata.namespace == self.namespace)
+            and self.labels.matches(obj.metadata.labels)
+            and self.fields.matches(obj)
         )
 
-    return matches
+
+def selection(kind: Kind, namespace: str, labels: str, fields: str) -> Selection:
+    """The filter of one watch request (see `Selection`)."""
+    field_selector = selectors.FieldSelector.parse(fields, kind.message.DESCRIPTOR)
+    required = {r.field: r.value for r in field_selector.requirements if r.positive and r.value}
+    scope = (
+        namespace or str(required.get("metadata.namespace", "")),
+        str(required.get("metadata.name", "")),
+    )
+    return Selection(namespace, selectors.LabelSelector.parse(labels), field_selector, scope)
 
 
 def bookmark(kind: Kind, revision: int) -> Event:
@@ -98,14 +115,18 @@ async def events(
                     f"the {kind.plural} watch fell {caches.queue_size} events behind and was cut "
                     "off; resume from the last resource_version received"
                 )
-            wait = idle_since + caches.bookmark_interval - loop.time()
-            try:
-                event = await asyncio.wait_for(subscription.queue.get(), max(wait, 0))
-            except TimeoutError:
-                if not subscription.exhausted:
-                    yield bookmark(kind, cache.revision)
-                idle_since = loop.time()
-                continue
+            queue = subscription.queue
+            if queue.empty():
+                try:
+                    async with asyncio.timeout_at(idle_since + caches.bookmark_interval):
+                        event = await queue.get()
+                except TimeoutError:
+                    if not subscription.exhausted:
+                        yield bookmark(kind, cache.revision)
+                    idle_since = loop.time()
+                    continue
+            else:
+                event = queue.get_nowait()
             yield event
             idle_since = loop.time()
     finally:
@@ -113,4 +134,8 @@ async def events(
 
 
 def response(response_class: type[Message], event: Event) -> Message:
-    return response_class(type=event.type, object=event.object)
+    """The response carrying `event`, built once however many streams send it."""
+    wrapped = event.wrapped
+    if wrapped is None or type(wrapped) is not response_class:
+        wrapped = event.wrapped = response_class(type=event.type, object=event.object)
+    return wrapped

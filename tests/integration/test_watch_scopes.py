@@ -1,0 +1,79 @@
+"""The watch cache's scope index: a watch bounded to a namespace or a name gets
+exactly what a full scan would give it, once, for namespaced and global kinds."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from krake_api import registry
+from krake_api.resources import verbs
+from krake_api.storage.base import Store
+from krake_api.watch import streams
+from krake_api.watch.cache import BOOKMARK
+from krake_testing.examples import example
+
+DEADLINE = 30.0
+
+
+async def names_seen(
+    caches: streams.WatchCaches, kind: registry.Kind, selection: Any, count: int
+) -> list[tuple[int, str]]:
+    seen: list[tuple[int, str]] = []
+    events = streams.events(caches, kind, selection, None)
+    async with asyncio.timeout(DEADLINE):
+        async for event in events:
+            if event.type != BOOKMARK:
+                seen.append((event.type, event.object.metadata.name))  # type: ignore[attr-defined]
+            if len(seen) == count:
+                break
+    (mine,) = [s for s in caches.cache(kind).subscriptions if s.matches is selection]
+    assert mine.queue.empty(), "an event was offered twice"  # offers are synchronous
+    await events.aclose()
+    return seen
+
+
+async def test_scoped_watches_see_their_objects_once(store: Store) -> None:
+    apps, metrics = registry.KINDS["Application"], registry.KINDS["GlobalMetric"]
+    caches = streams.WatchCaches(store, bookmark_interval=60)
+    try:
+        for kind, namespace in ((apps, "scope-a"), (apps, "scope-b"), (metrics, "")):
+            for name in ("one", "two"):
+                await verbs.create(store, kind, namespace, example(kind, name, namespace))
+        cases = [
+            (apps, streams.selection(apps, "scope-a", "", ""), ["one", "two"]),
+            (apps, streams.selection(apps, "", "", "metadata.namespace=scope-b"), ["one", "two"]),
+            (apps, streams.selection(apps, "scope-a", "", "metadata.name=two"), ["two"]),
+            (apps, streams.selection(apps, "", "", "metadata.name=one"), ["one", "one"]),
+            (apps, streams.selection(apps, "", "", "metadata.name!=one"), ["two", "two"]),
+            (metrics, streams.selection(metrics, "", "", ""), ["one", "two"]),
+            (metrics, streams.selection(metrics, "", "", "metadata.name=two"), ["two"]),
+        ]
+        assert [s.scope for _, s, _ in cases] == [
+            ("scope-a", ""),
+            ("scope-b", ""),
+            ("scope-a", "two"),
+            ("", "one"),
+            ("", ""),
+            ("", ""),
+            ("", "two"),
+        ]
+        watching = [
+            asyncio.create_task(names_seen(caches, kind, selection, 2 * len(wanted)))
+            for kind, selection, wanted in cases
+        ]
+        for kind in (apps, metrics):  # every watch is registered once its cache is
+            await caches.cache(kind).ready.wait()
+        async with asyncio.timeout(DEADLINE):
+            while caches.watchers() < len(cases):
+                await asyncio.sleep(0.01)
+        for kind, namespace in ((apps, "scope-a"), (apps, "scope-b"), (metrics, "")):
+            for name in ("one", "two"):
+                await verbs.delete(store, kind, namespace, name)
+        seen = await asyncio.gather(*watching)
+        for (_, _, wanted), got in zip(cases, seen, strict=True):
+            added, deleted = got[: len(wanted)], got[len(wanted) :]
+            assert sorted(n for _, n in added) == wanted
+            assert sorted(n for _, n in deleted) == wanted
+    finally:
+        await caches.close()
