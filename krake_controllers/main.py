@@ -23,7 +23,12 @@ import structlog
 from krake_api import logs, registry
 from krake_api.config import Option, parse
 from krake_api.server import stopped
-from krake_controllers import garbage_collector, kubernetes_application, scheduler
+from krake_controllers import (
+    garbage_collector,
+    kubernetes_application,
+    kubernetes_cluster,
+    scheduler,
+)
 from krake_controllers.runtime.client import Client, connect
 from krake_controllers.runtime.controller import Controller
 from krake_controllers.runtime.leader import LeaderElector
@@ -36,6 +41,7 @@ CONTROLLERS: Final[Mapping[str, Builder]] = {
     garbage_collector.NAME: garbage_collector.build,
     scheduler.NAME: scheduler.build,
     kubernetes_application.NAME: kubernetes_application.build,
+    kubernetes_cluster.NAME: kubernetes_cluster.build,
 }
 OPTIONS: Final = (
     Option("api", "127.0.0.1:50051", "HOST:PORT of the Krake API (gRPC)"),

@@ -1,0 +1,77 @@
+"""Helpers of the cluster controller tests: test-sized timing, registering a Cluster,
+waiting for a condition with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final, TypeVar
+
+from google.protobuf import json_format
+
+from krake.kubernetes.v1 import kubernetes_pb2
+from krake_api import registry
+from krake_controllers.kubernetes_cluster import Timing
+from krake_controllers.runtime.backoff import Backoff
+from krake_controllers.runtime.client import Client, KindClient
+
+T = TypeVar("T")
+Cluster = kubernetes_pb2.Cluster
+State = Cluster.Status.State
+DEADLINE: Final = 30.0
+FAST: Final = Timing(
+    probe_interval=0.3, backoff=Backoff(base=0.1, cap=0.5), timeout=(1.0, 1.0), watch_seconds=5
+)
+
+
+def clusters(client: Client) -> KindClient:
+    return client.kind(registry.KINDS["Cluster"])
+
+
+def cluster_message(
+    ns: str,
+    name: str,
+    kubeconfig: Mapping[str, Any],
+    custom_resources: Iterable[str] = (),
+    finalizers: Iterable[str] = (),
+) -> Cluster:
+    data = {
+        "metadata": {"name": name, "namespace": ns, "finalizers": list(finalizers)},
+        "spec": {"kubeconfig": dict(kubeconfig), "custom_resources": list(custom_resources)},
+    }
+    return json_format.ParseDict(data, Cluster())
+
+
+async def register(
+    client: Client, ns: str, name: str, kubeconfig: Mapping[str, Any], **more: Any
+) -> Cluster:
+    created: Cluster = await clusters(client).create(cluster_message(ns, name, kubeconfig, **more))
+    return created
+
+
+async def until(check: Callable[[], Awaitable[T | None]], deadline: float = DEADLINE) -> T:
+    """`check()`'s first truthy result, polled until `deadline` seconds have passed."""
+    async with asyncio.timeout(deadline):
+        while not (found := await check()):
+            await asyncio.sleep(0.02)
+    return found
+
+
+def in_state(
+    client: Client, ns: str, name: str, state: int
+) -> Callable[[], Awaitable[Cluster | None]]:
+    async def check() -> Cluster | None:
+        cluster: Cluster = await clusters(client).get(ns, name)
+        return cluster if cluster.status.state == state else None
+
+    return check
+
+
+def kube_threads() -> set[threading.Thread]:
+    """The threads of connections to member clusters (calls and watches)."""
+    return {t for t in threading.enumerate() if t.name.startswith("kube-")}
+
+
+def node_conditions(cluster: Cluster) -> dict[str, dict[str, str]]:
+    return {node.name: {c.type: c.status for c in node.conditions} for node in cluster.status.nodes}
