@@ -39,15 +39,23 @@ class Migrations:
     def __init__(self, reconciler: Reconciler, timeout: float) -> None:
         self.reconciler, self.timeout = reconciler, timeout
         self._started: dict[str, tuple[str, float]] = {}  # app uid -> (destination, since)
-        self._failed: dict[str, tuple[str, int]] = {}  # app uid -> (destination, scheduled)
+        self._failed: dict[str, tuple[str, int, str]] = {}  # uid -> (to, scheduled, why)
 
     def destination(self, app: Any) -> str:
         """Where the application should run: scheduled_to, unless moving there failed."""
         wanted = _key(app.status.scheduled_to, app.metadata.namespace)
-        failed = self._failed.get(app.metadata.uid)
-        if failed == (wanted, app.status.scheduled.ToNanoseconds()) and app.status.running_on.name:
+        if self.held_back(app) is not None:
             return _key(app.status.running_on, app.metadata.namespace)
         return wanted
+
+    def held_back(self, app: Any) -> str | None:
+        """Why the application stays where it runs (a failed migration), or None."""
+        failed = self._failed.get(app.metadata.uid)
+        wanted = _key(app.status.scheduled_to, app.metadata.namespace)
+        current = (wanted, app.status.scheduled.ToNanoseconds())
+        if failed is None or failed[:2] != current or not app.status.running_on.name:
+            return None
+        return failed[2]
 
     async def migrate(self, app: Any, destination: str) -> Result:
         rec = self.reconciler
@@ -93,8 +101,9 @@ class Migrations:
         if new is not None:
             await rec.remove(new, [placed.ref for placed in deployed.objects])
         self._started.pop(app.metadata.uid, None)
-        self._failed[app.metadata.uid] = (destination, app.status.scheduled.ToNanoseconds())
         message = f"migration to {destination} failed: not ready within {self.timeout:g} s"
+        scheduled = app.status.scheduled.ToNanoseconds()
+        self._failed[app.metadata.uid] = (destination, scheduled, message)
         log.warning("migration.rolled_back", app=app.metadata.name, reason=message)
         status = app.status.__class__()
         status.CopyFrom(app.status)

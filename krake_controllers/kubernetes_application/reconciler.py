@@ -166,6 +166,9 @@ class Reconciler:
         elif status.state == State.DEGRADED and not status.reason.message:
             status.reason.code = Reason.RECONCILE_FAILED
             status.reason.message = "not every workload is ready"
+        if (held_back := self.migrations.held_back(app)) is not None:
+            status.reason.code = Reason.RECONCILE_FAILED
+            status.reason.message = held_back
         status.observed_generation = app.metadata.generation
         status.running_on.CopyFrom(self.cluster_ref(app, target))
         status.ClearField("last_applied_manifest")
