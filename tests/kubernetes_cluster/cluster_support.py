@@ -4,14 +4,16 @@ waiting for a condition with a deadline."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 from google.protobuf import json_format
 
 from krake.kubernetes.v1 import kubernetes_pb2
 from krake_api import registry
+from krake_controllers import kubernetes_cluster
 from krake_controllers.kubernetes_cluster import Timing
 from krake_controllers.runtime.backoff import Backoff
 from krake_controllers.runtime.client import Client, KindClient
@@ -23,6 +25,26 @@ DEADLINE: Final = 30.0
 FAST: Final = Timing(
     probe_interval=0.3, backoff=Backoff(base=0.1, cap=0.5), timeout=(1.0, 1.0), watch_seconds=5
 )
+
+
+@contextlib.asynccontextmanager
+async def controller_running(
+    client: Client, timing: Timing = FAST
+) -> AsyncIterator[kubernetes_cluster.ClusterController]:
+    """The controller, in this process, synced; drained and stopped on exit."""
+    controller = kubernetes_cluster.build(client, timing=timing, bookmark_interval=1.0)
+    task = asyncio.create_task(controller.run())
+    try:
+        async with asyncio.timeout(DEADLINE):
+            while not all(i.synced.is_set() for i in controller.informers):
+                await asyncio.sleep(0.01)
+        yield controller
+        controller.shutdown()
+        async with asyncio.timeout(DEADLINE):
+            await task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def clusters(client: Client) -> KindClient:

@@ -4,13 +4,12 @@ a client over real gRPC, and the controller with test-sized intervals."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import pathlib
 from collections.abc import AsyncIterator
 
 import pytest
-from cluster_support import DEADLINE, FAST
+from cluster_support import controller_running
 
 from krake_api.storage.base import Store
 from krake_api.storage.sqlite import SqliteStore
@@ -42,16 +41,5 @@ async def client(api_target: str) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def running(client: Client) -> AsyncIterator[kubernetes_cluster.ClusterController]:
-    controller = kubernetes_cluster.build(client, timing=FAST, bookmark_interval=1.0)
-    task = asyncio.create_task(controller.run())
-    async with asyncio.timeout(DEADLINE):
-        while not all(i.synced.is_set() for i in controller.informers):
-            await asyncio.sleep(0.01)
-    yield controller
-    controller.shutdown()
-    try:
-        async with asyncio.timeout(DEADLINE):
-            await task
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with controller_running(client) as controller:
+        yield controller

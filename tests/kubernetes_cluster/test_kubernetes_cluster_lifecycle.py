@@ -1,0 +1,136 @@
+"""The cluster controller's resources: a deleted Cluster releases its watches and
+connection (and loses this controller's finalizer); many clusters are monitored
+independently, so a hanging one delays no other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from cluster_support import (
+    FAST,
+    State,
+    clusters,
+    controller_running,
+    in_state,
+    kube_threads,
+    register,
+    until,
+)
+
+from krake_controllers.kubernetes_cluster import NAME, ClusterController
+from krake_controllers.kubernetes_cluster.reconciler import FINALIZER
+from krake_controllers.runtime.client import Client
+from krake_testing.kube import FakeCluster
+
+
+@pytest.fixture
+async def member() -> AsyncIterator[FakeCluster]:
+    async with FakeCluster("member") as started:
+        yield started
+
+
+async def gone(client: Client, ns: str, name: str) -> bool:
+    try:
+        await clusters(client).get(ns, name)
+    except grpc.aio.AioRpcError as err:
+        return err.code() == grpc.StatusCode.NOT_FOUND
+    return False
+
+
+async def test_a_deleted_cluster_releases_its_watches_and_connection(
+    client: Client, ns: str, running: ClusterController, member: FakeCluster
+) -> None:
+    before = kube_threads()
+    await register(client, ns, "a", member.kubeconfig)
+    await until(in_state(client, ns, "a", State.ONLINE))
+    watching = {t.name for t in kube_threads() - before}
+    assert "kube-watch" in watching, watching
+    await clusters(client).delete(ns, "a")
+
+    async def released() -> bool:
+        return len(running.monitors) == 0 and not kube_threads() - before
+
+    await until(released)
+    # Nothing talks to the member any more: no probe, no watch, for 3 probe intervals.
+    requests = len(member.requests())
+    await asyncio.sleep(3 * FAST.probe_interval)
+    assert len(member.requests()) == requests
+
+
+async def test_a_deleted_cluster_loses_this_controllers_finalizer(
+    client: Client, ns: str, running: ClusterController, member: FakeCluster
+) -> None:
+    await register(client, ns, "a", member.kubeconfig, finalizers=[FINALIZER, "someone-else"])
+    await until(in_state(client, ns, "a", State.ONLINE))
+    await clusters(client).delete(ns, "a")
+
+    async def only_foreign_finalizer_left() -> bool:
+        cluster = await clusters(client).get(ns, "a")
+        return list(cluster.metadata.finalizers) == ["someone-else"]
+
+    await until(only_foreign_finalizer_left)
+    assert len(running.monitors) == 0
+    remaining = await clusters(client).get(ns, "a")
+    remaining.metadata.ClearField("finalizers")
+    await clusters(client).update(remaining)
+    await until(lambda: gone(client, ns, "a"))
+
+
+async def test_a_cluster_without_kubeconfig_is_left_alone(
+    client: Client, ns: str, running: ClusterController
+) -> None:
+    """A Cluster the infrastructure controller is to create has no kubeconfig yet."""
+    await register(client, ns, "todo", {})
+
+    async def reconciled() -> bool:
+        sample = running.metrics.registry.get_sample_value(
+            "krake_controller_reconciles_total", {"controller": NAME, "outcome": "success"}
+        )
+        return bool(sample)
+
+    await until(reconciled)
+    cluster = await clusters(client).get(ns, "todo")
+    assert cluster.status.state == State.STATE_UNSPECIFIED
+    assert len(running.monitors) == 0
+
+
+async def test_ten_clusters_with_one_hanging_the_other_nine_go_online_promptly(
+    client: Client, ns: str
+) -> None:
+    hang_seconds = 6.0
+    timing = dataclasses.replace(FAST, timeout=(hang_seconds, hang_seconds))
+    async with contextlib.AsyncExitStack() as stack:
+        members = [FakeCluster(f"m{i}") for i in range(10)]
+        await asyncio.gather(*(asyncio.to_thread(m.start) for m in members))
+        for started in members:
+            stack.callback(started.stop)
+        hanging = members[0]
+        hanging.unreachable("hang")
+        controller = await stack.enter_async_context(controller_running(client, timing))
+        for i, started in enumerate(members):
+            await register(client, ns, f"c{i}", started.kubeconfig)
+        registered = time.monotonic()
+
+        async def nine_online() -> bool:
+            page = await clusters(client).list(ns)
+            states = {c.metadata.name: c.status.state for c in page.items}
+            return all(states.get(f"c{i}") == State.ONLINE for i in range(1, 10))
+
+        await until(nine_online)
+        took = time.monotonic() - registered
+        hung = await clusters(client).get(ns, "c0")
+        # The nine were ONLINE while the hanging cluster's first request still waited.
+        assert hung.status.state == State.CONNECTING, (took, hung.status)
+        offline = await until(in_state(client, ns, "c0", State.OFFLINE))
+        assert "timed out" in offline.status.reason.message.lower()
+        assert len(controller.monitors) == 10
+        online = controller.metrics.registry.get_sample_value(
+            "krake_kubernetes_cluster_monitors", {"state": "ONLINE"}
+        )
+        assert online == 9
