@@ -4,8 +4,10 @@
   decision, the request's one ResourceRef, in `status.scheduled_to` with the time
   in `status.scheduled`.
 - `complete` / `shutdown` (CompleteApplication, ShutdownApplication): called by the
-  workload with the token Krake gave it (`status.<hook>_token`), only when
-  `spec.hooks.<hook>` is on. `complete` means the workload is done: the object's
+  workload with the token Krake gave it, only when `spec.hooks.<hook>` is on.
+  `status.<hook>_token` holds the token, or only its digest `sha256:<hex>` (what
+  the application controller writes: the token itself stays in a Secret on the
+  member cluster). `complete` means the workload is done: the object's
   deletion starts (as a delete without finalizers would). `shutdown` means the
   workload has shut down gracefully: `status.state` becomes READY_FOR_ACTION, so
   the controller that asked for the shutdown (to delete or to migrate) goes on.
@@ -14,6 +16,7 @@ All are read-modify-CAS through `verbs.modify`, so they change nothing on error.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -25,6 +28,12 @@ from krake_api.identity import SYSTEM, Caller
 from krake_api.registry import Kind
 from krake_api.resources import names, verbs
 from krake_api.storage.base import Store
+
+DIGEST: Final = "sha256:"
+
+
+def _digest(token: str) -> str:
+    return DIGEST + hashlib.sha256(token.encode()).hexdigest()
 
 
 def _start_deletion(obj: Any) -> None:
@@ -93,7 +102,8 @@ async def hook(
         if not getattr(current.spec.hooks, which):
             raise errors.FailedPrecondition(f"{what} has no {which} hook")
         expected = getattr(current.status, f"{which}_token")
-        if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
+        presented = _digest(token) if expected.startswith(DIGEST) else token
+        if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
             raise errors.PermissionDenied(f"wrong {which} token for {what}")
         new = type(current)()
         new.CopyFrom(current)

@@ -24,7 +24,7 @@ from krake_controllers.kubernetes_application.reconciler import (
 )
 from krake_controllers.runtime.client import Client
 from krake_controllers.runtime.controller import Controller
-from krake_controllers.runtime.informer import Event, Informer, key_of
+from krake_controllers.runtime.informer import DELETED, Event, Informer, key_of
 from krake_controllers.runtime.leader import LeaderElector
 from krake_controllers.runtime.metrics import ControllerMetrics
 from krake_controllers.runtime.queue import WorkQueue
@@ -83,9 +83,16 @@ def build(
         for app in apps.index(CLUSTER_INDEX, event.key):
             queue.add(key_of(app))
 
-    apps.add_handler(lambda event: queue.add(event.key))
-    clusters.add_handler(on_cluster)
     reconciler = Reconciler(client, apps, clusters, MemberWatches(on_member_change), settings)
+
+    def on_app(event: Event) -> None:
+        if event.type == DELETED:
+            reconciler.forget(event.object.metadata.uid)
+        else:
+            queue.add(event.key)
+
+    apps.add_handler(on_app)
+    clusters.add_handler(on_cluster)
     controller = ApplicationController(
         NAME,
         reconciler,

@@ -57,6 +57,10 @@ class Migrations:
             return None
         return failed[2]
 
+    def forget(self, uid: str) -> None:
+        self._started.pop(uid, None)
+        self._failed.pop(uid, None)
+
     async def migrate(self, app: Any, destination: str) -> Result:
         rec = self.reconciler
         uid = app.metadata.uid
@@ -87,7 +91,7 @@ class Migrations:
         if old is not None:
             await rec.remove(old, await rec.refs_on(app, old))
         self._started.pop(uid, None)
-        rec.shutdowns.forget(app)
+        rec.shutdowns.forget(uid)
         log.info("migration.done", app=app.metadata.name, to=destination)
         await rec.write(
             app,

@@ -30,7 +30,7 @@ from krake_controllers.kubernetes_application.deployer import Deployed, Deployer
 from krake_controllers.kubernetes_application.manifests import InvalidManifest, Ref, rank
 from krake_controllers.kubernetes_application.members import MemberWatches
 from krake_controllers.kubernetes_application.migrations import Migrations
-from krake_controllers.kubernetes_application.shutdown import GaveUp, Shutdowns
+from krake_controllers.kubernetes_application.shutdown import Shutdowns
 from krake_controllers.kubernetes_application.targets import Target, UnknownKind
 from krake_controllers.runtime.client import Client, unless_gone
 from krake_controllers.runtime.controller import Result, Terminal
@@ -296,25 +296,31 @@ class Reconciler:
         new.metadata.ClearField("finalizers")
         new.metadata.finalizers.extend(f for f in app.metadata.finalizers if f != FINALIZER)
         await unless_gone(self.api.update(new))
-        self.shutdowns.forget(app)
         log.info("app.deleted", app=app.metadata.name)
         return Result()
 
     async def shut_down(self, app: Any) -> Result:
-        """Ask the workload to shut down; DEGRADED if it will not and we give up."""
-        try:
-            wait = await self.shutdowns.request(app)
-        except GaveUp as err:
+        """Ask the workload to shut down (state WAITING_FOR_CLEANING first, so that its
+        answer, READY_FOR_ACTION, comes after); DEGRADED if it will not and we give up."""
+        step = self.shutdowns.next_step(app)
+        if step.action == "give_up":
             status = copy(app.status)
             status.state = State.DEGRADED
             status.reason.code = Reason.DELETE_FAILED
-            status.reason.message = f"shutdown hook: {err}"
+            status.reason.message = f"shutdown hook: {step.why}"
             await self.write(app, status)
             return Result()
-        if not wait:
+        if step.action == "proceed":
             return Result(requeue_after=0.001)
-        if app.status.state != State.WAITING_FOR_CLEANING:
-            status = copy(app.status)
-            status.state = State.WAITING_FOR_CLEANING
-            await self.write(app, status)
-        return Result(requeue_after=wait)
+        if step.action == "call":
+            if app.status.state != State.WAITING_FOR_CLEANING:
+                status = copy(app.status)
+                status.state = State.WAITING_FOR_CLEANING
+                app = await self.write(app, status)
+            await self.shutdowns.call(app)
+        return Result(requeue_after=step.wait)
+
+    def forget(self, uid: str) -> None:
+        """The application is gone: drop what was kept about it."""
+        self.shutdowns.forget(uid)
+        self.migrations.forget(uid)

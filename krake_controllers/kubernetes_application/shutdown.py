@@ -11,14 +11,15 @@ the state READY_FOR_ACTION; then removal goes on.
 A call that fails, or no READY_FOR_ACTION within `spec.shutdown_grace_time`
 seconds (default 60), is retried `spec.shutdown_retry_count` times; after that
 `spec.shutdown_failure_strategy` decides: DELETE goes on without the workload's
-consent, GIVE_UP (the default) raises `GaveUp` and the controller leaves the
-application DEGRADED with the reason. Attempts are counted in memory: a restarted
+consent, GIVE_UP (the default) leaves the application DEGRADED with the reason
+(and its objects in place). Attempts are counted in memory: a restarted
 controller asks again.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
@@ -33,8 +34,11 @@ SERVICE_ANNOTATION: Final = "krake.io/shutdown-service"
 CALL_TIMEOUT: Final = 5.0
 
 
-class GaveUp(Exception):
-    """The workload did not shut down, and the strategy is to give up."""
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: str  # "call" (the workload, then wait), "wait", "proceed" or "give_up"
+    wait: float = 0.0
+    why: str = ""
 
 
 def endpoint(app: Any) -> str | None:
@@ -58,28 +62,29 @@ class Shutdowns:
             self._done.add(app.metadata.uid)
         return app.metadata.uid in self._done
 
-    def forget(self, app: Any) -> None:
-        self._attempts.pop(app.metadata.uid, None)
-        self._done.discard(app.metadata.uid)
+    def forget(self, uid: str) -> None:
+        self._attempts.pop(uid, None)
+        self._done.discard(uid)
 
-    async def request(self, app: Any) -> float:
-        """Ask (again) when due; the seconds to wait before looking again.
-        Raises GaveUp; returns 0 when the strategy is to go on regardless."""
-        uid = app.metadata.uid
-        calls, last = self._attempts.get(uid, (0, 0.0))
+    def next_step(self, app: Any) -> Step:
+        """What to do now (see the module docstring); `call` records the attempt."""
+        calls, last = self._attempts.get(app.metadata.uid, (0, 0.0))
         grace = float(app.spec.shutdown_grace_time) or DEFAULT_GRACE
-        now = asyncio.get_running_loop().time()
-        if calls and now - last < grace:
-            return grace - (now - last)
+        since = asyncio.get_running_loop().time() - last
+        if calls and since < grace:
+            return Step("wait", grace - since)
         if calls > app.spec.shutdown_retry_count:
             if app.spec.shutdown_failure_strategy == Application.DELETE:
                 log.warning("shutdown.forced", app=app.metadata.name, calls=calls)
-                self._done.add(uid)
-                return 0.0
-            raise GaveUp(f"workload did not shut down after {calls} request(s)")
-        self._attempts[uid] = (calls + 1, now)
+                self._done.add(app.metadata.uid)
+                return Step("proceed")
+            return Step("give_up", why=f"workload did not shut down after {calls} request(s)")
+        return Step("call", grace)
+
+    async def call(self, app: Any) -> None:
+        calls, _ = self._attempts.get(app.metadata.uid, (0, 0.0))
+        self._attempts[app.metadata.uid] = (calls + 1, asyncio.get_running_loop().time())
         await self._call(app)
-        return grace
 
     async def _call(self, app: Any) -> None:
         url = endpoint(app)
