@@ -67,7 +67,7 @@ class Scheduler:
         self.fetcher = Fetcher(ttl=settings.metrics_ttl, timeout=settings.fetch_timeout)
         # Application key -> the inputs of its last completed evaluation: the same
         # inputs give the same placement, so the next pass has nothing to do.
-        self.evaluated: dict[Key, tuple[str, int, tuple[Reading, ...]]] = {}
+        self.evaluated: dict[Key, tuple[int, int, tuple[Reading, ...]]] = {}
 
     async def close(self) -> None:
         await self.fetcher.close()
@@ -95,9 +95,11 @@ class Scheduler:
     async def schedule_application(self, key: Key, app: kubernetes_pb2.Application) -> None:
         snapshot = self.snapshots.clusters(app.metadata.namespace)
         readings = await gathering.read(snapshot.keys, self.caches, self.fetcher)
-        inputs = (app.metadata.resource_version, snapshot.version, snapshot.fingerprint(readings))
-        if self.evaluated.get(key) == inputs:
-            return
+        version = int(app.metadata.resource_version)
+        inputs = (version, snapshot.version, snapshot.fingerprint(readings))
+        seen = self.evaluated.get(key)
+        if seen is not None and (version < seen[0] or seen == inputs):
+            return  # the cache has not caught up with our own write yet, or nothing changed
         subject = views.application_subject(app)
         ranked = placement.evaluate(
             subject,
@@ -117,8 +119,8 @@ class Scheduler:
             log.info("scheduler.bound", app=subject.key, to=decision.target.key, why=decision.why)
         unsuitable = not subject.current and decision.target is None
         current = await self.record(current, found, unsuitable=unsuitable)
-        if decision.target is None:
-            self.evaluated[key] = (current.metadata.resource_version, *inputs[1:])
+        # Bound or not, evaluating again with these inputs changes nothing.
+        self.evaluated[key] = (int(current.metadata.resource_version), *inputs[1:])
 
     async def record(
         self, app: kubernetes_pb2.Application, found: placement_pb2.Placement, *, unsuitable: bool
