@@ -1,6 +1,7 @@
 """`krake up`: the API server and every controller in one process, on the embedded
 store by default: Krake on a laptop or for a demo. Ctrl-C (or SIGTERM) stops the
-controllers first (their queues drain), then the API server drains."""
+controllers first (their queues drain), then the API server drains. `--demo` also
+serves two fake Kubernetes clusters and registers them (krake_cli/demo.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from collections.abc import Sequence
 
 from krake_api import logs, server
 from krake_api.config import parse
+from krake_cli import demo
 from krake_controllers import main as controllers
 from krake_controllers.runtime.client import Client, connect
 from krake_controllers.runtime.metrics import ControllerMetrics
 
-USAGE = "usage: krake up [options]  (krake up --help for the options)"
+USAGE = "usage: krake up [--demo] [options]  (krake up --help for the options)"
 
 
-async def up(settings: argparse.Namespace) -> None:
-    async with server.running(settings) as api:
+async def up(settings: argparse.Namespace, *, with_demo: bool = False) -> None:
+    members = demo.clusters(demo.NAMES if with_demo else ())
+    async with members as clusters, server.running(settings) as api:
         print(f"krake: API on {api.grpc} (gRPC) and {api.http} (HTTP), storage {settings.storage}")
         async with connect(api.grpc) as channel:
             client = Client(channel)
+            await demo.register(client, clusters)
             metrics = ControllerMetrics()
             defaults = argparse.Namespace(leader_elect="false", workers=0)
             running = [
@@ -39,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "up":
         sys.exit(USAGE)
-    settings = parse("krake up", "Krake in one process", server.OPTIONS, args[1:])
+    with_demo = "--demo" in args
+    rest = [arg for arg in args[1:] if arg != "--demo"]
+    settings = parse("krake up [--demo]", "Krake in one process", server.OPTIONS, rest)
     logs.configure(settings.log_level, settings.log_format)
-    asyncio.run(up(settings))
+    asyncio.run(up(settings, with_demo=with_demo))

@@ -25,7 +25,6 @@ class ClusterController(Controller[str]):
     monitors: Monitors
 
     async def run(self) -> None:
-        self.monitors.prepare()
         try:
             await super().run()
         finally:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-import kubernetes.client
-
 from krake_controllers.kube.connection import Connection, KubeError
-from krake_controllers.kubernetes_cluster.mirror import read
+from krake_controllers.kubernetes_cluster import paths
 
 NOT_FOUND = 404
 
@@ -31,17 +29,15 @@ async def served(connection: Connection, wanted: Set[str]) -> frozenset[str]:
     groups = {parts[1] for name in wanted if (parts := split(name)) is not None}
     if not groups:
         return frozenset()
-    apis = kubernetes.client.ApisApi(connection.api_client)
-    custom = kubernetes.client.CustomObjectsApi(connection.api_client)
     found: set[str] = set()
-    listing = await connection.call(read, apis.get_api_versions)
+    listing = await connection.call(paths.fetch, connection.api_client, paths.GROUPS)
     for group in listing.get("groups") or ():
         if group.get("name") not in groups:
             continue
         for version in group.get("versions") or ():
             try:
                 resources = await connection.call(
-                    read, custom.get_api_resources, group["name"], version["version"]
+                    paths.fetch, connection.api_client, f"/apis/{version['groupVersion']}"
                 )
             except KubeError as err:
                 if err.status != NOT_FOUND:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, cast
 
@@ -23,16 +22,11 @@ from krake_controllers.kube.connection import Connection, KubeError
 GONE = 410
 
 
-def read(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """The JSON body `function` (a client method) answers, as plain data: no models."""
-    return json.loads(function(*args, _preload_content=False, **kwargs).data)
-
-
 class Mirror:
     def __init__(
         self,
         connection: Connection,
-        list_function: Callable[..., Any],
+        list_function: Callable[..., Any],  # paths.collection
         changed: Callable[[], None],
         *,
         watch_seconds: int,
@@ -45,7 +39,7 @@ class Mirror:
         self.resource_version = ""
 
     async def list(self) -> None:
-        body = await self.connection.call(read, self.list_function)
+        body = await self.connection.call(self.list_function)
         self.objects = {item["metadata"]["name"]: item for item in body.get("items") or ()}
         self.resource_version = str(body.get("metadata", {}).get("resourceVersion", ""))
 

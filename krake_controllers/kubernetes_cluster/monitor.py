@@ -24,26 +24,17 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-import kubernetes.client
 import structlog
 
 from krake.core.v1 import metadata_pb2
 from krake_controllers.kube.connection import Connection, KubeError, Unreachable
-from krake_controllers.kubernetes_cluster import discovery, health
-from krake_controllers.kubernetes_cluster.mirror import Mirror, read
+from krake_controllers.kubernetes_cluster import discovery, health, paths
+from krake_controllers.kubernetes_cluster.mirror import Mirror
 from krake_controllers.runtime.backoff import Backoff
 
 log = structlog.get_logger(__name__)
 Code = metadata_pb2.Reason.Code
 FORBIDDEN_OR_ABSENT = frozenset({401, 403, 404})
-APIS = ("CoreV1Api", "ApiextensionsV1Api", "VersionApi", "ApisApi", "CustomObjectsApi")
-
-
-def load_apis() -> None:
-    """Import the client's API classes the monitors use. The client imports them
-    lazily, and CoreV1Api alone takes seconds: call this on a thread, not the loop."""
-    for name in APIS:
-        getattr(kubernetes.client, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +92,16 @@ class Monitor:
         self._crds_watched = False
         self._following = False  # connected, watches open: a failure may be a lost watch
         self._task: asyncio.Task[None] | None = None
-        core = kubernetes.client.CoreV1Api(connection.api_client)
-        extensions = kubernetes.client.ApiextensionsV1Api(connection.api_client)
-        self._version = kubernetes.client.VersionApi(connection.api_client)
+        api = connection.api_client
         self._nodes = Mirror(
-            connection, core.list_node, self._nodes_changed, watch_seconds=timing.watch_seconds
+            connection,
+            paths.collection(api, paths.NODES),
+            self._nodes_changed,
+            watch_seconds=timing.watch_seconds,
         )
         self._crds = Mirror(
             connection,
-            extensions.list_custom_resource_definition,
+            paths.collection(api, paths.CRDS),
             self._rediscover.set,
             watch_seconds=timing.watch_seconds,
         )
@@ -198,7 +190,7 @@ class Monitor:
         while True:
             await asyncio.sleep(self.timing.probe_interval)
             try:
-                await self.connection.call(read, self._version.get_code)
+                await self.connection.call(paths.fetch, self.connection.api_client, paths.VERSION)
             except KubeError:
                 self._following = False  # a failed probe is unreachability itself
                 raise

@@ -20,7 +20,6 @@ and the Cluster's status kept equal to what that monitor observes.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Iterator, Mapping, Set
 from typing import Any, Final
@@ -33,7 +32,6 @@ from krake.kubernetes.v1 import kubernetes_pb2
 from krake_api import registry
 from krake_api.structs import to_dict
 from krake_controllers.kube.connection import Connection, fingerprint
-from krake_controllers.kubernetes_cluster import monitor as monitors
 from krake_controllers.kubernetes_cluster import status
 from krake_controllers.kubernetes_cluster.monitor import Monitor, Observation, Problem, Timing
 from krake_controllers.runtime.client import Client, unless_gone
@@ -57,12 +55,6 @@ class Monitors:
     def __init__(self, changed: Callable[[str], None], timing: Timing) -> None:
         self.changed, self.timing = changed, timing
         self._running: dict[str, Monitor] = {}
-        self._loading: asyncio.Task[None] | None = None
-
-    def prepare(self) -> None:
-        """Start loading the Kubernetes client's API classes, on a thread."""
-        if self._loading is None:
-            self._loading = asyncio.create_task(asyncio.to_thread(monitors.load_apis))
 
     def __iter__(self) -> Iterator[Monitor]:
         return iter(list(self._running.values()))
@@ -77,9 +69,6 @@ class Monitors:
             current.want(wanted)
             return current
         await self.stop(key)
-        self.prepare()
-        assert self._loading is not None
-        await asyncio.shield(self._loading)
         try:
             connection = Connection(
                 kubeconfig, workers=CONNECTION_WORKERS, timeout=self.timing.timeout
@@ -100,13 +89,8 @@ class Monitors:
             log.info("cluster.released", cluster=key)
 
     async def close(self) -> None:
-        """Stop every monitor (and the loading, if it is still going on)."""
         for key in list(self._running):
             await self.stop(key)
-        if self._loading is not None and not self._loading.done():
-            self._loading.cancel()
-            await asyncio.gather(self._loading, return_exceptions=True)
-            self._loading = None
 
 
 class ClusterReconciler:
