@@ -26,7 +26,7 @@ KINDS: Final = (
 
 
 class Key(NamedTuple):
-    """A work-queue key: the kind (Application or Cluster) and the object's name."""
+    """A work-queue key: the kind (Application, Cluster, Cloud, GlobalCloud) and name."""
 
     kind: str
     namespace: str

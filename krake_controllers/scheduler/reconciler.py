@@ -3,9 +3,8 @@
 Application: rank the clusters of its namespace (`placement.evaluate`), bind when
 unbound or when `placement.decide` says move, record the explanation in
 `status.placement` when it changed materially, and come back after
-`reschedule_after` seconds. Cluster: keep `status.state` FAILING_METRICS (with
-`metrics_reasons`) or ONLINE according to its metrics, as long as it is one of
-the two; a cluster to be created (no kubeconfig, a TOSCA template) and not yet
+`reschedule_after` seconds. Cluster, Cloud, GlobalCloud: keep the metric health
+in `status` (health.py). A cluster to be created (no kubeconfig, a TOSCA template) and not yet
 bound is bound to the best Cloud/GlobalCloud and inherits from it as asked.
 Writes are compare-and-swap on the cached resource_version: a conflict raises,
 and the runtime retries with the fresher object.
@@ -24,7 +23,7 @@ from krake.kubernetes.v1 import kubernetes_pb2
 from krake_api import registry
 from krake_controllers.runtime.client import Client
 from krake_controllers.runtime.controller import Result
-from krake_controllers.scheduler import filters, gathering, inheritance, placement, views
+from krake_controllers.scheduler import filters, gathering, health, inheritance, placement, views
 from krake_controllers.scheduler.caches import Caches, Key
 from krake_controllers.scheduler.providers.cache import Fetcher
 from krake_controllers.scheduler.readings import Reading
@@ -79,8 +78,10 @@ class Scheduler:
             return Result()
         if key.kind == "Application":
             await self.schedule_application(key, obj)
-        else:
+        elif key.kind == "Cluster":
             await self.check_cluster(obj)
+        else:  # Cloud, GlobalCloud
+            await self.check_health(obj, copy(obj), views.cloud_target(obj), health.CLOUD)
         return Result(requeue_after=self.settings.reschedule_after)
 
     async def rank(
@@ -193,19 +194,16 @@ class Scheduler:
         new = copy(cluster)
         if found is not None and outline(found) != outline(cluster.status.placement):
             new.status.placement.CopyFrom(found)
-        if cluster.status.state in views.SCHEDULABLE:
-            target = views.cluster_target(cluster)
-            readings = await gathering.read(
-                (w.key for w in target.metrics), self.caches, self.fetcher
-            )
-            new.status.ClearField("metrics_reasons")
-            for weighted in target.metrics:
-                reading = readings[weighted.key]
-                if not reading.usable:
-                    new.status.metrics_reasons[weighted.name].CopyFrom(reading.reason())
-            failing = bool(new.status.metrics_reasons)
-            new.status.state = Cluster.Status.FAILING_METRICS if failing else Cluster.Status.ONLINE
-        if new.status != cluster.status:
-            await self.client.kind(registry.KINDS["Cluster"]).update_status(new)
-            log.info("scheduler.cluster_status", cluster=str(Key.of(cluster)),
-                     state=Cluster.Status.State.Name(new.status.state))  # fmt: skip
+        await self.check_health(cluster, new, views.cluster_target(cluster), health.CLUSTER)
+
+    async def check_health(
+        self, obj: Any, new: Any, target: views.Target, states: health.States
+    ) -> None:
+        """Write `new` with the metric health of `target` when `obj`'s status differs."""
+        readings = await gathering.read((w.key for w in target.metrics), self.caches, self.fetcher)
+        health.apply(new.status, health.reasons(target, readings), states)
+        if new.status != obj.status:
+            kind = registry.KINDS[obj.DESCRIPTOR.name]
+            await self.client.kind(kind).update_status(new)
+            log.info("scheduler.metrics_health", object=str(Key.of(obj)),
+                     failing=sorted(new.status.metrics_reasons))  # fmt: skip

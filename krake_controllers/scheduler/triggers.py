@@ -5,9 +5,10 @@
 - A Cluster is queued on every change (its metric health is re-checked), and the
   Applications of its namespace are queued when its labels, state, metrics,
   custom resources or deletion change, or when it appears or goes.
-- A Cloud or GlobalCloud change queues the clusters that may be placed on it.
-- A Metric or metrics provider change queues the Applications and Clusters of its
-  namespace (a global one: of every namespace).
+- A Cloud or GlobalCloud change queues it (its metric health) and the clusters
+  that may be placed on it.
+- A Metric or metrics provider change queues the Applications, Clusters and Clouds
+  of its namespace (a global one: of every namespace, and every GlobalCloud).
 Periodic re-evaluation comes from the reconciler's `requeue_after`.
 """
 
@@ -81,9 +82,13 @@ class Triggers:
             self.queue_all("Application", cluster.metadata.namespace)
 
     def on_cloud(self, event: Event) -> None:
+        if event.type != DELETED:
+            self.queue.add(Key.of(event.object))
         self.queue_all("Cluster", event.object.metadata.namespace)
 
     def on_metrics(self, event: Event) -> None:
         namespace = event.object.metadata.namespace
-        self.queue_all("Application", namespace)
-        self.queue_all("Cluster", namespace)
+        for kind in ("Application", "Cluster", "Cloud"):
+            self.queue_all(kind, namespace)
+        if not namespace:
+            self.queue_all("GlobalCloud", namespace)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from scheduling_support import (
+    KINDS,
     SQLITE_ONLY,
     add_cluster,
     add_metric,
@@ -18,10 +19,15 @@ from scheduling_support import (
     ref,
 )
 
+from krake.core.v1 import metadata_pb2
+from krake.infrastructure.v1 import infrastructure_pb2
 from krake_controllers.runtime.client import Client
 from krake_testing.examples import OPENSTACK
 
 pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("running")]
+Reason = metadata_pb2.Reason
+ONLINE = infrastructure_pb2.Cloud.Status.ONLINE
+FAILING_METRICS = infrastructure_pb2.Cloud.Status.FAILING_METRICS
 TOSCA = {"tosca_definitions_version": "tosca_simple_yaml_1_0"}
 
 
@@ -79,3 +85,17 @@ async def test_clusters_with_a_kubeconfig_are_not_placed_on_clouds(client: Clien
     await eventually(cluster_reader(client, ns, "marker"), bound("local"))
     existing = await cluster_reader(client, ns, "existing")()
     assert not existing.status.scheduled_to.name and not existing.status.placement.candidates
+
+
+@pytest.mark.usefixtures("clouds")
+async def test_clouds_report_their_metric_health(client: Client, ns: str) -> None:
+    await add_cloud(client, "broken", ns, {}, "nonexistent")
+    clouds = client.kind(KINDS["Cloud"])
+    broken = await eventually(
+        lambda: clouds.get(ns, "broken"), lambda c: c.status.state == FAILING_METRICS
+    )
+    assert broken.status.metrics_reasons["nonexistent"].code == Reason.UNKNOWN_METRIC
+    local = await eventually(lambda: clouds.get(ns, "local"), lambda c: c.status.state == ONLINE)
+    assert not local.status.metrics_reasons
+    everywhere = client.kind(KINDS["GlobalCloud"])
+    await eventually(lambda: everywhere.get("", "everywhere"), lambda c: c.status.state == ONLINE)
