@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -71,6 +72,10 @@ def application(ns: str, name: str) -> Any:
     return obj(
         "Application", {"metadata": {"name": name, "namespace": ns}, "spec": {"manifest": MANIFEST}}
     )
+
+
+def progress(what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
 
 
 async def world(
@@ -226,11 +231,16 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, ApiProcess(f"sqlite:///{tmp}/krake.db") as api:
         async with connect(api.grpc) as channel, provider(args.provider, rng) as (spec, values):
             client = Client(channel, timeout=60.0)
+            progress(f"creating {args.clusters} clusters")
             await world(client, args.clusters, spec, rng)
+            progress("pure placement cost")
             clusters = (await client.kind(KINDS["Cluster"]).list(NS)).items
             per_app = pure_cost(clusters, values)
+            progress(f"creating {args.apps} apps, then binding them")
             took, controller, task = await bind_all(client, args.apps)
+            progress(f"bound all in {took:.1f} s; steady creates")
             floor, latencies = await steady(client, args.rate, args.steady)
+            progress("direct writes")
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             writes = await raw_writes(client, clusters, min(args.apps, 1000))
