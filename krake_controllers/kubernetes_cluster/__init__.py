@@ -31,6 +31,10 @@ class ClusterController(Controller[str]):
             await self.monitors.close()
 
     async def _work(self) -> None:
+        # Monitors are gone after a lost leadership: every Cluster needs one again.
+        for informer in self.informers:
+            for key in list(informer.cache):
+                self.queue.add(key)
         try:
             await super()._work()
         finally:

@@ -6,9 +6,11 @@ RECONCILING, DELETING, FAILED, ...) are left alone, and so is FAILING_METRICS,
 which the scheduler sets on a cluster this controller finds ONLINE (the scheduler
 moves it back to ONLINE itself; writing ONLINE here would make the two fight).
 `nodes` and `custom_resources` are always written; they survive an outage (last
-seen). `observed_generation` follows the spec once the monitor of the current
-kubeconfig has had an outcome (an answer or a failure) for the current
-`spec.custom_resources`.
+seen). A monitor that has not had an answer yet makes a Cluster CONNECTING only
+when its spec changed since last observed: a restarted controller (or a new
+leader) leaves the status as it was until it knows better. `observed_generation`
+follows the spec once the monitor of the current kubeconfig has had an outcome (an
+answer or a failure) for the current `spec.custom_resources`.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def desired(cluster: Cluster, observation: Observation) -> Cluster.Status:
     """`cluster.status` updated with `observation` (see the module docstring)."""
     status = Cluster.Status()
     status.CopyFrom(cluster.status)
+    if observation.reachable is None and status.observed_generation == cluster.metadata.generation:
+        return status  # a restarted controller (or a new leader) has not asked yet
     state, problem = verdict(observation)
     if status.state in OWNED:
         if not (state == State.ONLINE and status.state == State.FAILING_METRICS):

@@ -134,3 +134,26 @@ async def test_ten_clusters_with_one_hanging_the_other_nine_go_online_promptly(
             "krake_kubernetes_cluster_monitors", {"state": "ONLINE"}
         )
         assert online == 9
+
+
+async def test_a_restarted_controller_does_not_reset_observed_clusters_to_connecting(
+    client: Client, ns: str, member: FakeCluster
+) -> None:
+    async with controller_running(client):
+        await register(client, ns, "a", member.kubeconfig)
+        await until(in_state(client, ns, "a", State.ONLINE))
+    member.set_node_condition("Ready", False)  # while no controller runs
+    seen: list[int] = []
+
+    async def record() -> None:
+        async for event in clusters(client).events(ns):
+            seen.append(event.object.status.state)
+
+    recording = asyncio.create_task(record())
+    try:
+        async with controller_running(client):
+            await until(in_state(client, ns, "a", State.NOTREADY))
+    finally:
+        recording.cancel()
+        await asyncio.gather(recording, return_exceptions=True)
+    assert State.CONNECTING not in seen, seen

@@ -63,6 +63,10 @@ def test_the_status_follows_the_observation() -> None:
     assert status.desired(cluster(State.CONNECTING), online).observed_generation == 3
     connecting = Observation()
     assert status.desired(cluster(State.ONLINE), connecting).state == State.CONNECTING
+    # Not yet asked, by a restarted controller: the status observed for this spec stays.
+    observed = cluster(State.ONLINE)
+    observed.status.observed_generation = 3
+    assert status.desired(observed, connecting) == observed.status
     problem = Problem(metadata_pb2.Reason.CLUSTER_NOT_REACHABLE, "refused")
     offline = status.desired(cluster(State.ONLINE), Observation(reachable=False, problem=problem))
     assert (offline.state, offline.reason.message) == (State.OFFLINE, "refused")
