@@ -50,13 +50,15 @@ class MemberWatch:
     def __init__(
         self,
         connection: Connection,
+        dynamic: Any,
         resource: Any,
         on_change: OnChange,
         *,
         backoff: Backoff | None = None,
         watch_seconds: int = 300,
     ) -> None:
-        self.connection, self.resource, self.on_change = connection, resource, on_change
+        self.connection, self.dynamic, self.resource = connection, dynamic, resource
+        self.on_change = on_change
         self.backoff = backoff or Backoff(base=0.2, cap=10.0)
         self.watch_seconds = watch_seconds
         self.cache: dict[Key, dict[str, Any]] = {}
@@ -92,9 +94,8 @@ class MemberWatch:
                 await asyncio.sleep(pause)
 
     async def _list(self) -> None:
-        dynamic = await self.connection.dynamic()
         response = await self.connection.call(
-            dynamic.get, self.resource, label_selector=APP_LABEL, serialize=False
+            self.dynamic.get, self.resource, label_selector=APP_LABEL, serialize=False
         )
         listing = json.loads(response.data)
         fresh = {_key(obj): obj for obj in listing.get("items") or []}
@@ -112,9 +113,8 @@ class MemberWatch:
         self.synced.set()
 
     async def _watch(self) -> None:
-        dynamic = await self.connection.dynamic()
         events = self.connection.watch(
-            dynamic.get,
+            self.dynamic.get,
             self.resource,
             label_selector=APP_LABEL,
             resource_version=self.resource_version,
@@ -150,14 +150,16 @@ class MemberWatches:
         self.options = options
         self._watches: dict[tuple[str, str, str], tuple[MemberWatch, asyncio.Task[None]]] = {}
 
-    def ensure(self, cluster: str, connection: Connection, resource: Any) -> MemberWatch:
+    def ensure(
+        self, cluster: str, connection: Connection, dynamic: Any, resource: Any
+    ) -> MemberWatch:
         key = (cluster, resource.group_version, resource.kind)
         running = self._watches.get(key)
         if running is not None and running[0].connection is connection:
             return running[0]
         if running is not None:
             running[1].cancel()
-        watch = MemberWatch(connection, resource, self.on_change, **self.options)
+        watch = MemberWatch(connection, dynamic, resource, self.on_change, **self.options)
         task = asyncio.get_running_loop().create_task(watch.run(), name=f"member-watch-{key}")
         self._watches[key] = (watch, task)
         return watch

@@ -13,6 +13,8 @@ failure raises and is retried with the work queue's per-key backoff.
 
 from __future__ import annotations
 
+import pathlib
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -83,12 +85,14 @@ class Reconciler:
         self.shutdowns = Shutdowns()
         self.targets: dict[str, Target] = {}
         self.written: dict[str, Any] = {}  # key -> the application as we last wrote it
+        self.discovery = tempfile.TemporaryDirectory(prefix="krake-discovery-")
         self.migrations = Migrations(self, settings.migration_timeout)
 
     async def close(self) -> None:
         await self.watches.close()
         await self.connections.close()
         await self.shutdowns.close()
+        self.discovery.cleanup()
 
     def current(self, key: str) -> Any:
         """The informer's copy of the application, or our own last write if newer
@@ -132,7 +136,8 @@ class Reconciler:
         connection = self.connections.get(key, to_dict(cluster.spec.kubeconfig))
         target = self.targets.get(key)
         if target is None or target.connection is not connection:
-            target = self.targets[key] = Target(key, connection, self.watches)
+            target = Target(key, connection, self.watches, pathlib.Path(self.discovery.name))
+            self.targets[key] = target
         return target
 
     async def deploy(self, app: Any, target: Target, *, force: bool) -> Deployed:

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
 from typing import Any, Final
 
+import kubernetes.dynamic
 import kubernetes.dynamic.exceptions
 
 from krake_controllers.kube.connection import Connection, KubeError
@@ -40,18 +42,36 @@ class UnknownKind(Exception):
 
 
 class Target:
-    def __init__(self, key: str, connection: Connection, watches: MemberWatches) -> None:
+    def __init__(
+        self, key: str, connection: Connection, watches: MemberWatches, cache_dir: pathlib.Path
+    ) -> None:
         self.key, self.connection, self.watches = key, connection, watches
+        self.cache_dir = cache_dir
         self._resources: dict[tuple[str, str], Any] = {}
         self.namespaces: set[str] = set()  # known to exist on the cluster
         self._discovery = asyncio.Lock()
+        self._dynamic: Any = None
+
+    async def dynamic(self) -> Any:
+        """A dynamic client, built once (its discovery is not thread-safe), whose
+        discovery cache file is the controller's own (the client's default, one file
+        per server address in /tmp, is shared by every process and races)."""
+        if self._dynamic is None:
+            async with self._discovery:
+                if self._dynamic is None:
+                    self._dynamic = await self.connection.call(
+                        kubernetes.dynamic.DynamicClient,
+                        self.connection.api_client,
+                        cache_file=str(self.cache_dir / f"{self.connection.fingerprint}.json"),
+                    )
+        return self._dynamic
 
     async def resource(self, api_version: str, kind: str) -> Any:
         cached = self._resources.get((api_version, kind))
         if cached is not None:
             return cached
+        dynamic = await self.dynamic()
         async with self._discovery:  # the discovery cache is not thread-safe
-            dynamic = await self.connection.dynamic()
             try:
                 found = await self.connection.call(
                     dynamic.resources.get, api_version=api_version, kind=kind
@@ -63,9 +83,8 @@ class Target:
 
     async def watch(self, api_version: str, kind: str) -> MemberWatch:
         """The synced watch of this resource type (started if need be)."""
-        watch = self.watches.ensure(
-            self.key, self.connection, await self.resource(api_version, kind)
-        )
+        resource = await self.resource(api_version, kind)
+        watch = self.watches.ensure(self.key, self.connection, await self.dynamic(), resource)
         if not watch.synced.is_set():
             try:
                 async with asyncio.timeout(SYNC_TIMEOUT):
@@ -80,7 +99,7 @@ class Target:
 
     async def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         resource = await self.resource(body["apiVersion"], body["kind"])
-        dynamic = await self.connection.dynamic()
+        dynamic = await self.dynamic()
         response = await self.connection.call(
             dynamic.server_side_apply,
             resource,
@@ -96,7 +115,7 @@ class Target:
         """JSON merge patch (RFC 7386) as `krake`: lists are replaced wholesale, so
         elements other managers added go too, which server-side apply keeps."""
         resource = await self.resource(body["apiVersion"], body["kind"])
-        dynamic = await self.connection.dynamic()
+        dynamic = await self.dynamic()
         response = await self.connection.call(
             dynamic.patch,
             resource,
@@ -111,7 +130,7 @@ class Target:
     async def delete(self, ref: Ref) -> None:
         """Delete the object (its dependents in the background); gone already is fine."""
         resource = await self.resource(ref.api_version, ref.kind)
-        dynamic = await self.connection.dynamic()
+        dynamic = await self.dynamic()
         try:
             await self.connection.call(
                 dynamic.delete,
