@@ -4,6 +4,7 @@ exactly what a full scan would give it, once, for namespaced and global kinds.""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 from krake_api import registry
@@ -34,41 +35,45 @@ async def names_seen(
 
 
 async def test_scoped_watches_see_their_objects_once(store: Store) -> None:
+    """Names, namespaces and a label are unique to this test: on the session's etcd,
+    other tests' objects are there too (and must not be selected)."""
     apps, metrics = registry.KINDS["Application"], registry.KINDS["GlobalMetric"]
+    tag = uuid.uuid4().hex[:8]
+    one, two, ns_a, ns_b, mine = f"one-{tag}", f"two-{tag}", f"a-{tag}", f"b-{tag}", f"t={tag}"
     caches = streams.WatchCaches(store, bookmark_interval=60)
     try:
-        for kind, namespace in ((apps, "scope-a"), (apps, "scope-b"), (metrics, "")):
-            for name in ("one", "two"):
-                await verbs.create(store, kind, namespace, example(kind, name, namespace))
+        for kind, namespace in ((apps, ns_a), (apps, ns_b), (metrics, "")):
+            for name in (one, two):
+                obj: Any = example(kind, name, namespace)
+                obj.metadata.labels["t"] = tag
+                await verbs.create(store, kind, namespace, obj)
         cases = [
-            (apps, streams.selection(apps, "scope-a", "", ""), ["one", "two"]),
-            (apps, streams.selection(apps, "", "", "metadata.namespace=scope-b"), ["one", "two"]),
-            (apps, streams.selection(apps, "scope-a", "", "metadata.name=two"), ["two"]),
-            (apps, streams.selection(apps, "", "", "metadata.name=one"), ["one", "one"]),
-            (apps, streams.selection(apps, "", "", "metadata.name!=one"), ["two", "two"]),
-            (metrics, streams.selection(metrics, "", "", ""), ["one", "two"]),
-            (metrics, streams.selection(metrics, "", "", "metadata.name=two"), ["two"]),
+            (apps, streams.selection(apps, ns_a, "", ""), [one, two]),
+            (apps, streams.selection(apps, "", "", f"metadata.namespace={ns_b}"), [one, two]),
+            (apps, streams.selection(apps, ns_a, "", f"metadata.name={two}"), [two]),
+            (apps, streams.selection(apps, "", "", f"metadata.name={one}"), [one, one]),
+            (apps, streams.selection(apps, "", mine, f"metadata.name!={one}"), [two, two]),
+            (metrics, streams.selection(metrics, "", mine, ""), [one, two]),
+            (metrics, streams.selection(metrics, "", "", f"metadata.name={two}"), [two]),
         ]
         assert [s.scope for _, s, _ in cases] == [
-            ("scope-a", ""),
-            ("scope-b", ""),
-            ("scope-a", "two"),
-            ("", "one"),
+            (ns_a, ""),
+            (ns_b, ""),
+            (ns_a, two),
+            ("", one),
             ("", ""),
             ("", ""),
-            ("", "two"),
+            ("", two),
         ]
         watching = [
             asyncio.create_task(names_seen(caches, kind, selection, 2 * len(wanted)))
             for kind, selection, wanted in cases
         ]
-        for kind in (apps, metrics):  # every watch is registered once its cache is
-            await caches.cache(kind).ready.wait()
-        async with asyncio.timeout(DEADLINE):
+        async with asyncio.timeout(DEADLINE):  # every watch registered
             while caches.watchers() < len(cases):
                 await asyncio.sleep(0.01)
-        for kind, namespace in ((apps, "scope-a"), (apps, "scope-b"), (metrics, "")):
-            for name in ("one", "two"):
+        for kind, namespace in ((apps, ns_a), (apps, ns_b), (metrics, "")):
+            for name in (one, two):
                 await verbs.delete(store, kind, namespace, name)
         seen = await asyncio.gather(*watching)
         for (_, _, wanted), got in zip(cases, seen, strict=True):
