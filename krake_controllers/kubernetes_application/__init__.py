@@ -11,6 +11,7 @@ from `KRAKE_HOOK_ENDPOINT` (default `http://127.0.0.1:8080`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -74,6 +75,7 @@ def build(
     )
     clusters = Informer(client.kind(registry.KINDS["Cluster"]), bookmark_interval=bookmark_interval)
     queue: WorkQueue[str] = WorkQueue()
+    drops: set[asyncio.Task[None]] = set()
 
     def on_member_change(uid: str) -> None:
         for app in apps.index(UID_INDEX, uid):
@@ -82,6 +84,10 @@ def build(
     def on_cluster(event: Event) -> None:
         for app in apps.index(CLUSTER_INDEX, event.key):
             queue.add(key_of(app))
+        if event.type == DELETED:
+            dropping = asyncio.get_running_loop().create_task(reconciler.drop_cluster(event.key))
+            drops.add(dropping)
+            dropping.add_done_callback(drops.discard)
 
     reconciler = Reconciler(client, apps, clusters, MemberWatches(on_member_change), settings)
 

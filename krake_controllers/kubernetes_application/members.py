@@ -167,6 +167,14 @@ class MemberWatches:
     def of_cluster(self, cluster: str) -> Iterable[MemberWatch]:
         return [w for (c, _, _), (w, _) in self._watches.items() if c == cluster]
 
+    async def stop(self, cluster: str) -> None:
+        """Stop every watch on `cluster` (it was deleted, or its connection replaced)."""
+        keys = [key for key in self._watches if key[0] == cluster]
+        tasks = [self._watches.pop(key)[1] for key in keys]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def close(self) -> None:
         tasks = [task for _, task in self._watches.values()]
         self._watches.clear()

@@ -325,6 +325,12 @@ class Reconciler:
             await self.shutdowns.call(app)
         return Result(requeue_after=step.wait)
 
+    async def drop_cluster(self, key: str) -> None:
+        """The Cluster is gone: stop watching it and close its connection."""
+        self.targets.pop(key, None)
+        await self.watches.stop(key)
+        await self.connections.drop(key)
+
     def forget(self, uid: str) -> None:
         """The application is gone: drop what was kept about it."""
         self.shutdowns.forget(uid)

@@ -160,3 +160,25 @@ async def test_unreachable_cluster_is_retried(
         cluster_a.reachable()
         await app_state(client, ns, "app", State.RUNNING)
         assert cluster_a.get("Deployment", "web", ns) is not None
+
+
+async def test_deleted_cluster_is_no_longer_watched(
+    client: Client, ns: str, cluster_a: FakeCluster
+) -> None:
+    await add_cluster(client, ns, cluster_a)
+    await create_app(client, ns, "app", [deployment()])
+    async with running(client) as controller:
+        await bind(client, ns, "app", "a")
+        await app_state(client, ns, "app", State.RUNNING)
+        watches = controller.reconciler.watches
+        assert watches.of_cluster(f"{ns}/a")
+        await client.kind(KINDS["Application"]).delete(ns, "app")
+        await app_gone(client, ns, "app")
+        await client.kind(KINDS["Cluster"]).delete(ns, "a")
+
+        async def unwatched() -> bool:
+            return (
+                not watches.of_cluster(f"{ns}/a") and f"{ns}/a" not in controller.reconciler.targets
+            )
+
+        await until(unwatched)
