@@ -64,6 +64,14 @@ class Problem:
         return cls(code, str(err))
 
 
+class ProbeFailed(Exception):
+    """The periodic reachability check failed: the cluster is unreachable."""
+
+    def __init__(self, error: KubeError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What a monitor last saw of its cluster."""
@@ -90,7 +98,6 @@ class Monitor:
         self._changed = changed
         self._rediscover = asyncio.Event()
         self._crds_watched = False
-        self._following = False  # connected, watches open: a failure may be a lost watch
         self._task: asyncio.Task[None] | None = None
         api = connection.api_client
         self._nodes = Mirror(
@@ -131,12 +138,18 @@ class Monitor:
     async def _run(self) -> None:
         failures = 0
         while True:
+            connected = False
             try:
                 await self._connect()
-                failures = 0
+                connected, failures = True, 0
                 await self._follow()
+            except ProbeFailed as failed:
+                self._unreachable(failed.error)
             except KubeError as err:
-                self._unreachable_unless_connected(err)
+                if connected:  # a lost watch: only a failed reconnect says unreachable
+                    log.info("cluster.watch_lost", cluster=self.name, error=str(err))
+                else:
+                    self._unreachable(err)
             except Exception as err:  # a bug or an answer we cannot read: retry, said
                 log.exception("cluster.monitor_failed", cluster=self.name)
                 self._observe(reachable=False, problem=Problem(Code.INTERNAL_ERROR, repr(err)))
@@ -144,16 +157,11 @@ class Monitor:
             failures += 1
             await asyncio.sleep(pause)
 
-    def _unreachable_unless_connected(self, err: KubeError) -> None:
-        """After a failed connect: unreachable. After a lost watch: reconnect first."""
-        if self.observation.reachable and self._following:
-            log.info("cluster.watch_lost", cluster=self.name, error=str(err))
-        else:
-            log.info("cluster.unreachable", cluster=self.name, error=str(err))
-            self._observe(reachable=False, problem=Problem.of(err))
+    def _unreachable(self, err: KubeError) -> None:
+        log.info("cluster.unreachable", cluster=self.name, error=str(err))
+        self._observe(reachable=False, problem=Problem.of(err))
 
     async def _connect(self) -> None:
-        self._following = False
         await self._nodes.list()
         try:
             await self._crds.list()
@@ -162,9 +170,9 @@ class Monitor:
             if isinstance(err, Unreachable) or err.status not in FORBIDDEN_OR_ABSENT:
                 raise
             self._crds_watched = False
+        self._rediscover.clear()  # before reading `_wanted`: a later `want` sets it again
         wanted = self._wanted
         served = await discovery.served(self.connection, wanted)
-        self._rediscover.clear()
         self._observe(
             reachable=True,
             problem=None,
@@ -175,7 +183,6 @@ class Monitor:
         log.info("cluster.connected", cluster=self.name, nodes=len(self._nodes.objects))
 
     async def _follow(self) -> None:
-        self._following = True
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._nodes.follow())
@@ -191,9 +198,8 @@ class Monitor:
             await asyncio.sleep(self.timing.probe_interval)
             try:
                 await self.connection.call(paths.fetch, self.connection.api_client, paths.VERSION)
-            except KubeError:
-                self._following = False  # a failed probe is unreachability itself
-                raise
+            except KubeError as err:
+                raise ProbeFailed(err) from err
             if not self._crds_watched:
                 self._rediscover.set()
 

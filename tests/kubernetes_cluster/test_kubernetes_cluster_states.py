@@ -4,12 +4,17 @@ reachability and node conditions, nodes, custom resources, kubeconfig changes.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 from cluster_support import (
+    FAST,
+    FreezingProxy,
     State,
     clusters,
+    controller_running,
     in_state,
     node_conditions,
     register,
@@ -17,7 +22,7 @@ from cluster_support import (
 )
 
 from krake.core.v1 import metadata_pb2
-from krake_controllers.kubernetes_cluster import ClusterController
+from krake_controllers.kubernetes_cluster import ClusterController, paths
 from krake_controllers.runtime.client import Client
 from krake_testing.kube import FakeCluster
 
@@ -92,6 +97,10 @@ async def test_a_node_not_ready_makes_the_cluster_notready_until_it_recovers(
     member.set_node_condition("Ready", True, node=node)
     recovered = await until(in_state(client, ns, "a", State.ONLINE))
     assert not recovered.status.HasField("reason")
+    # Seen through a watch, not by polling: the nodes were listed once.
+    node_reads = [path for _, path in member.requests() if path.startswith("/api/v1/nodes")]
+    assert len([p for p in node_reads if "watch=true" not in p]) == 1, node_reads
+    assert any("watch=true" in p for p in node_reads), node_reads
 
 
 async def test_memory_pressure_makes_the_cluster_unhealthy(
@@ -132,6 +141,37 @@ async def test_an_unreachable_cluster_goes_offline_and_back_online(
     member.reachable()
     back = await until(in_state(client, ns, "a", State.ONLINE))
     assert not back.status.HasField("reason")
+
+
+async def test_a_silent_partition_is_found_by_the_probe_not_the_idle_watch(
+    client: Client, ns: str, member: FakeCluster
+) -> None:
+    # Watches that would notice the silence only after 30 s; probes after 1 s.
+    timing = dataclasses.replace(FAST, watch_seconds=30)
+    proxy = FreezingProxy(int(member.url.rsplit(":", 1)[1]))
+    port = await proxy.start()
+    try:
+        async with controller_running(client, timing):
+            kubeconfig = member.kubeconfig
+            kubeconfig["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"
+            await register(client, ns, "a", kubeconfig)
+            await until(in_state(client, ns, "a", State.ONLINE))
+
+            async def watching() -> bool:
+                opened = [p for _, p in member.requests() if "watch=true" in p]
+                return {p.split("?")[0] for p in opened} == {paths.NODES, paths.CRDS}
+
+            await until(watching)
+            await asyncio.sleep(0.5)  # their response headers pass the proxy (milliseconds)
+            proxy.flowing.clear()
+            frozen = time.monotonic()
+            offline = await until(in_state(client, ns, "a", State.OFFLINE))
+            assert time.monotonic() - frozen < timing.watch_seconds / 2, offline.status.reason
+            assert offline.status.reason.code == metadata_pb2.Reason.CLUSTER_NOT_REACHABLE
+            proxy.flowing.set()
+            await until(in_state(client, ns, "a", State.ONLINE))
+    finally:
+        await proxy.close()
 
 
 async def test_custom_resources_are_discovered_when_their_crd_appears_and_goes(
