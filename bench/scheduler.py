@@ -6,7 +6,8 @@ scheduler controller in this process. M clusters (ONLINE) each rank by 3 of 30
 GlobalMetrics read from one GlobalMetricsProvider: `static` (default) or a fake
 Prometheus served here over HTTP (`--provider prometheus`).
 - bind all: N unbound applications exist, the scheduler starts (informer sync
-  included); time until every one is bound and explained. Baselines: the pure
+  included; 32 workers, as many as the direct writes' concurrency); time until
+  every one is bound and explained. Baselines: the pure
   placement function's cost per app (x N), and the API writes the scheduler must
   make (bind + status) issued directly at concurrency 32 (per app, x N).
 - steady creates: with the N apps bound and the scheduler running, create apps
@@ -15,7 +16,8 @@ Prometheus served here over HTTP (`--provider prometheus`).
   (the API's own floor). Target: p99 <= 100 ms.
 
     python bench/scheduler.py [--apps 10000] [--clusters 1000] [--rate 20]
-                              [--steady 30] [--provider static|prometheus] [--quick]
+                              [--steady 30] [--provider static|prometheus]
+                              [--backend sqlite|etcd] [--workers 32] [--quick]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +45,7 @@ from krake_controllers.scheduler import filters, placement, views
 from krake_controllers.scheduler.readings import MetricKey, Reading
 from krake_controllers.scheduler.snapshots import Snapshot
 from krake_testing.api import ApiProcess
+from krake_testing.etcd import EtcdCluster
 from krake_testing.examples import KUBECONFIG
 from krake_testing.metrics import FakePrometheus
 
@@ -105,8 +108,11 @@ async def world(
     await gather_limited(lambda i=i: cluster(i) for i in range(clusters))
 
 
-def pure_cost(clusters: list[Any], values: dict[str, float], samples: int = 200) -> float:
-    """Seconds of CPU one placement takes: evaluate + explain over every cluster."""
+def pure_cost(
+    clusters: list[Any], values: dict[str, float], samples: int = 200
+) -> tuple[float, Any]:
+    """Seconds of CPU one placement takes (evaluate + explain over every cluster),
+    and the last explanation made."""
     targets = [views.cluster_target(c) for c in clusters]
     readings = {MetricKey("", k): Reading(v, v) for k, v in values.items()}
     snapshot = Snapshot(1, targets, tuple(readings))
@@ -118,12 +124,13 @@ def pure_cost(clusters: list[Any], values: dict[str, float], samples: int = 200)
             subject, targets, readings, filters.CLUSTER_FILTERS, stickiness=0.1,
             scores=snapshot.scores(readings),
         )  # fmt: skip
-        placement.explain(ranked, now=datetime.now(UTC), limit=20)
-    return (time.process_time() - started) / samples
+        found = placement.explain(ranked, now=datetime.now(UTC), limit=20)
+    return (time.process_time() - started) / samples, found
 
 
-async def raw_writes(client: Client, clusters: list[Any], count: int) -> float:
-    """Seconds per app of the scheduler's writes (bind + status), issued directly."""
+async def raw_writes(client: Client, clusters: list[Any], count: int, found: Any) -> float:
+    """Seconds per app of the scheduler's writes (bind, then status with the
+    explanation `found`, as large as the scheduler's), issued directly."""
     apps = client.kind(KINDS["Application"])
     made = await gather_limited(
         lambda i=i: apps.create(application("raw", f"r{i}")) for i in range(count)
@@ -136,7 +143,7 @@ async def raw_writes(client: Client, clusters: list[Any], count: int) -> float:
             KINDS["Application"], "bind", namespace="raw", name=app.metadata.name, cluster=target
         )
         bound = await bind(request, timeout=client.timeout)
-        bound.status.placement.chosen.CopyFrom(target)
+        bound.status.placement.CopyFrom(found)
         await apps.update_status(bound)
 
     started = time.perf_counter()
@@ -144,10 +151,12 @@ async def raw_writes(client: Client, clusters: list[Any], count: int) -> float:
     return (time.perf_counter() - started) / count
 
 
-async def bind_all(client: Client, count: int) -> tuple[float, Any, asyncio.Task[None]]:
+async def bind_all(
+    client: Client, count: int, workers: int
+) -> tuple[float, Any, asyncio.Task[None]]:
     apps = client.kind(KINDS["Application"])
     await gather_limited(lambda i=i: apps.create(application(NS, f"a{i}")) for i in range(count))
-    controller = scheduler.build(client)
+    controller = scheduler.build(client, workers=workers)
     started = time.perf_counter()
     task = asyncio.create_task(controller.run())
     informer = controller.informers[0]
@@ -226,27 +235,38 @@ async def provider(
         yield {"prometheus": {"url": prometheus.url}}, values
 
 
+@contextlib.contextmanager
+def api_process(backend: str) -> Iterator[ApiProcess]:
+    with contextlib.ExitStack() as stack:
+        if backend == "etcd":
+            cluster = stack.enter_context(EtcdCluster(1, fsync=False))
+            storage = "etcd://" + ",".join(e.replace("http://", "") for e in cluster.endpoints)
+        else:
+            storage = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/krake.db"
+        yield stack.enter_context(ApiProcess(storage))
+
+
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp, ApiProcess(f"sqlite:///{tmp}/krake.db") as api:
+    with api_process(args.backend) as api:
         async with connect(api.grpc) as channel, provider(args.provider, rng) as (spec, values):
             client = Client(channel, timeout=60.0)
             progress(f"creating {args.clusters} clusters")
             await world(client, args.clusters, spec, rng)
             progress("pure placement cost")
             clusters = (await client.kind(KINDS["Cluster"]).list(NS)).items
-            per_app = pure_cost(clusters, values)
+            per_app, found = pure_cost(clusters, values)
             progress(f"creating {args.apps} apps, then binding them")
-            took, controller, task = await bind_all(client, args.apps)
+            took, controller, task = await bind_all(client, args.apps, args.workers)
             progress(f"bound all in {took:.1f} s; steady creates")
             floor, latencies = await steady(client, args.rate, args.steady)
             progress("direct writes")
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            writes = await raw_writes(client, clusters, min(args.apps, 1000))
+            writes = await raw_writes(client, clusters, min(args.apps, 1000), found)
             print(
                 f"{args.apps} apps x {args.clusters} clusters x 3 metrics ({args.provider}); "
-                "API in its own process (sqlite), scheduler here; a noisy 2-core VM"
+                f"API in its own process ({args.backend}), scheduler here; a noisy 2-core VM"
             )
             print(f"{'':<46} {'measured':>10} {'baseline':>10}")
             row("pure placement (evaluate + explain) per app", per_app * 1000, per_app * 1000, "ms")
@@ -276,6 +296,8 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--steady", type=float, default=30.0, help="seconds of steady creates")
     parser.add_argument("--provider", choices=("static", "prometheus"), default="static")
+    parser.add_argument("--workers", type=int, default=32, help="scheduler workers")
+    parser.add_argument("--backend", choices=("sqlite", "etcd"), default="sqlite")
     parser.add_argument("--quick", action="store_true", help="1,000 apps x 100 clusters, 10 s")
     parsed = parser.parse_args()
     logs.configure("warning", "console")

@@ -33,7 +33,7 @@ class SchedulerController(Controller[Key]):
 def build(
     client: Client,
     *,
-    workers: int = 8,
+    workers: int = 16,
     elector: LeaderElector | None = None,
     metrics: ControllerMetrics | None = None,
     settings: Settings | None = None,
