@@ -224,18 +224,22 @@ async def main(args: argparse.Namespace) -> None:
                     )
                     await client.kind(CLUSTER).create(cluster)
                 env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKE_")}
+                profile = os.environ.get("BENCH_PROFILE")  # a cProfile output file
+                profiled = ["-m", "cProfile", "-o", profile] if profile else []
                 controller = subprocess.Popen(
                     [
                         sys.executable,
+                        *profiled,
                         "-m",
                         "krake_controllers",
                         "kubernetes-application",
                         "--api",
                         api.grpc,
                         "--log-level",
-                        "warning",
+                        "info",
                     ],
                     env=env,
+                    stderr=(directory / "controller.log").open("wb"),
                 )
                 try:
                     await asyncio.sleep(2.0)  # informers synced
@@ -249,6 +253,9 @@ async def main(args: argparse.Namespace) -> None:
                 finally:
                     controller.terminate()
                     controller.wait(20)
+                    log = (directory / "controller.log").read_text()
+                    if os.environ.get("BENCH_LOG"):
+                        pathlib.Path(os.environ["BENCH_LOG"]).write_text(log)
     print(
         f"{args.apps} apps at {args.rate:g}/s on {args.clusters} fake clusters, "
         f"pods ready after {args.ready_delay:g} s"
@@ -259,6 +266,7 @@ async def main(args: argparse.Namespace) -> None:
         f"controller CPU {cpu:.2f} s over {wall:.1f} s ({100 * cpu / wall:.0f}% of one core); "
         f"load after: {load()}"
     )
+    print(f"reconciles retried after an error: {log.count('reconcile.failed')}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ For each hook an application turns on (`spec.hooks.complete`, `spec.hooks.shutdo
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
@@ -88,9 +87,9 @@ def secret(hook: Hook, namespace: str, uid: str, token: str) -> dict[str, Any]:
     }
 
 
-def inject(obj: Mapping[str, Any], hooks: Iterable[Hook], endpoint: str) -> dict[str, Any]:
-    """`obj` with every hook's variables in each container of its pod template."""
-    new = copy.deepcopy(dict(obj))
+def inject(new: dict[str, Any], hooks: Iterable[Hook], endpoint: str) -> dict[str, Any]:
+    """`new` (changed in place) with every hook's variables in each container of its
+    pod template."""
     template = pod_template(new)
     hooks = list(hooks)
     if template is None or not hooks:

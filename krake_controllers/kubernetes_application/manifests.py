@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -97,8 +96,9 @@ def rank(obj: Mapping[str, Any]) -> int:
     return ORDER.get(obj["kind"], len(ORDER))
 
 
-def check(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The manifest items as dicts, or InvalidManifest naming the first bad one."""
+def check(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest items (fresh dicts, which the functions below change in place),
+    or InvalidManifest naming the first bad one."""
     checked: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str]] = set()
     for index, item in enumerate(items):
@@ -112,7 +112,7 @@ def check(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if identity in seen:
             raise InvalidManifest(f"manifest[{index}] repeats {item['kind']} {meta['name']}")
         seen.add(identity)
-        checked.append(copy.deepcopy(dict(item)))
+        checked.append(dict(item))
     return checked
 
 
@@ -121,9 +121,9 @@ def ordered(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(objects, key=rank)
 
 
-def placed(obj: Mapping[str, Any], namespace: str, namespaced: bool) -> dict[str, Any]:
-    """`obj` with its namespace filled in (namespaced kinds) or removed (cluster-scoped)."""
-    new = copy.deepcopy(dict(obj))
+def placed(new: dict[str, Any], namespace: str, namespaced: bool) -> dict[str, Any]:
+    """`new` (changed in place) with its namespace filled in (namespaced kinds) or
+    removed (cluster-scoped)."""
     meta = new.setdefault("metadata", {})
     if namespaced:
         meta.setdefault("namespace", namespace)
@@ -132,9 +132,9 @@ def placed(obj: Mapping[str, Any], namespace: str, namespaced: bool) -> dict[str
     return new
 
 
-def labelled(obj: Mapping[str, Any], uid: str) -> dict[str, Any]:
-    """`obj` with the application label on it and on its pod template, if any."""
-    new = copy.deepcopy(dict(obj))
+def labelled(new: dict[str, Any], uid: str) -> dict[str, Any]:
+    """`new` (changed in place) with the application label on it and on its pod
+    template, if any."""
     new.setdefault("metadata", {}).setdefault("labels", {})[APP_LABEL] = uid
     template = pod_template(new)
     if template is not None:

@@ -57,6 +57,20 @@ def _revision(app: Any) -> int:
     return int(version) if version.isdigit() else 0
 
 
+def _inputs(app: Any, target: Target, deployed: Deployed) -> tuple[Any, ...]:
+    """Everything the status is computed from, besides the application itself."""
+
+    def version(obj: dict[str, Any] | None) -> str:
+        return "" if obj is None else str(obj["metadata"].get("resourceVersion", ""))
+
+    return (
+        target.key,
+        tuple(version(p.live) for p in deployed.objects),
+        tuple(version(pod) for pod in deployed.pods),
+        tuple(sorted(deployed.digests.items())),
+    )
+
+
 def cluster_key(ref: Any, namespace: str) -> str:
     return f"{ref.namespace or namespace}/{ref.name}"
 
@@ -85,6 +99,7 @@ class Reconciler:
         self.shutdowns = Shutdowns()
         self.targets: dict[str, Target] = {}
         self.written: dict[str, Any] = {}  # key -> the application as we last wrote it
+        self.unchanged: dict[str, tuple[Any, str]] = {}  # uid -> (inputs, resource_version)
         self.discovery = tempfile.TemporaryDirectory(prefix="krake-discovery-")
         self.migrations = Migrations(self, settings.migration_timeout)
 
@@ -133,11 +148,15 @@ class Reconciler:
         if cluster is None or not cluster.spec.kubeconfig.fields:
             log.info("cluster.unknown", cluster=key)
             return None
-        connection = self.connections.get(key, to_dict(cluster.spec.kubeconfig))
         target = self.targets.get(key)
+        version = cluster.metadata.resource_version
+        if target is not None and target.version == version:
+            return target  # the Cluster is unchanged: so is its kubeconfig
+        connection = self.connections.get(key, to_dict(cluster.spec.kubeconfig))
         if target is None or target.connection is not connection:
             target = Target(key, connection, self.watches, pathlib.Path(self.discovery.name))
             self.targets[key] = target
+        target.version = version
         return target
 
     async def deploy(self, app: Any, target: Target, *, force: bool) -> Deployed:
@@ -153,8 +172,12 @@ class Reconciler:
         deployed = await self.deploy(app, target, force=changed)
         current = {placed.ref for placed in deployed.objects}
         await self.remove(target, [r for r in self.applied_refs(app) if r not in current])
-        status = self.status(app, target, deployed, state)
-        await self.write(app, status)
+        inputs = _inputs(app, target, deployed)
+        if self.unchanged.get(app.metadata.uid) == (inputs, app.metadata.resource_version):
+            return Result()  # the same application seen with the same objects: same status
+        written = await self.write(app, self.status(app, target, deployed, state))
+        if written is not None:
+            self.unchanged[app.metadata.uid] = (inputs, written.metadata.resource_version)
         return Result()
 
     def status(self, app: Any, target: Target, deployed: Deployed, state: int | None = None) -> Any:
@@ -177,7 +200,7 @@ class Reconciler:
         status.observed_generation = app.metadata.generation
         status.running_on.CopyFrom(self.cluster_ref(app, target))
         status.ClearField("last_applied_manifest")
-        status.last_applied_manifest.extend(to_struct(p.body) for p in deployed.objects)
+        status.last_applied_manifest.extend(p.structs[0] for p in deployed.objects)
         status.ClearField("last_observed_manifest")
         status.last_observed_manifest.extend(
             to_struct(schemas.observe(p.live, p.schema))
@@ -186,7 +209,7 @@ class Reconciler:
         )
         status.ClearField("mangled_observer_schema")
         status.mangled_observer_schema.extend(
-            to_struct(p.schema) for p in deployed.objects if p.schema is not None
+            p.structs[1] for p in deployed.objects if p.structs[1] is not None
         )
         status.container_health.CopyFrom(observed.container_health())
         status.ClearField("services")
@@ -335,3 +358,5 @@ class Reconciler:
         """The application is gone: drop what was kept about it."""
         self.shutdowns.forget(uid)
         self.migrations.forget(uid)
+        self.deployer.forget(uid)
+        self.unchanged.pop(uid, None)

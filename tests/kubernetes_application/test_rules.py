@@ -195,4 +195,3 @@ def test_labels_and_hooks_reach_the_pod_template() -> None:
         "name": "KRAKE_COMPLETE_URL",
         "value": "http://api:8080/kubernetes/namespaces/ns/applications/app/complete",
     }
-    assert deployment()["spec"]["template"]["metadata"]["labels"] == {"app": "web"}  # a copy
