@@ -1,6 +1,30 @@
-"""The scheduler controller: binds Applications to Clusters (and Clusters to be
-created to Clouds) by constraints and metrics, explains every decision in
-`status.placement`, and re-evaluates as the world changes (reconciler.py)."""
+"""The scheduler controller (`krake-controller scheduler`).
+
+It binds each Application to the best Cluster of its namespace
+(UpdateApplicationBinding) and each Cluster to be created (no kubeconfig, a TOSCA
+template) to the best Cloud, namespaced before global (UpdateClusterBinding), and
+explains every decision in `status.placement`: every candidate's filter verdicts
+(not_deleted, online, label_constraints, custom_resources, metric_constraints)
+and score terms, best first (the best `recorded_candidates`, default 20; the
+PreviewApplicationPlacement RPC, `GET /kubernetes/namespaces/{ns}/applications/
+{name}/placement:preview`, returns all of them without binding).
+
+Score = sum(weight x normalized value) / sum(weight) over a cluster's usable
+metrics; clusters with metrics rank above those without; the cluster an app runs
+on gets a stickiness bonus (default 0.1), so it moves only to a cluster better by
+more than that, never when `constraints.migration` is false; an OFFLINE or
+deleted cluster loses its apps to the best other one. Ties break by a hash of
+(app, cluster): reproducible, and spread over equal clusters. Apps are
+re-evaluated every `reschedule_after` seconds (default 60) and on any change of
+a cluster's labels, state, metrics or custom resources, of a metric or provider.
+Metric values come from Prometheus, ksqlDB, InfluxDB 2 or static providers,
+cached per (provider, metric) for `metrics_ttl` seconds (default 10); a metric
+that cannot be read is recorded with its reason, sets its cluster (or cloud) to
+FAILING_METRICS with `status.metrics_reasons`, and does not stop scheduling on
+the others. Module map: views -> filters, scoring -> placement (pure); readings,
+normalization, gathering, providers/ (metrics); caches, snapshots, triggers,
+reconciler, health, inheritance (the controller); settings.
+"""
 
 from __future__ import annotations
 
