@@ -187,11 +187,19 @@ class Monitor:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._nodes.follow())
                 if self._crds_watched:
-                    group.create_task(self._crds.follow())
+                    group.create_task(self._follow_crds())
                 group.create_task(self._discover_when_asked())
                 group.create_task(self._probe())
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
+
+    async def _follow_crds(self) -> None:
+        try:
+            await self._crds.follow()
+        except KubeError as err:
+            if isinstance(err, Unreachable) or err.status not in FORBIDDEN_OR_ABSENT:
+                raise
+            self._crds_watched = False  # may list but not watch: discover at each probe
 
     async def _probe(self) -> None:
         while True:

@@ -23,9 +23,11 @@ from cluster_support import (
     until,
 )
 
+from krake_api import registry
 from krake_controllers.kubernetes_cluster import NAME, ClusterController
 from krake_controllers.kubernetes_cluster.reconciler import FINALIZER
 from krake_controllers.runtime.client import Client
+from krake_controllers.runtime.leader import LeaderElector
 from krake_testing.kube import FakeCluster
 
 
@@ -157,3 +159,40 @@ async def test_a_restarted_controller_does_not_reset_observed_clusters_to_connec
         recording.cancel()
         await asyncio.gather(recording, return_exceptions=True)
     assert State.CONNECTING not in seen, seen
+
+
+async def test_monitors_run_only_while_leading_and_resume_with_leadership(
+    client: Client, ns: str, member: FakeCluster
+) -> None:
+    leases = client.kind(registry.KINDS["Lease"])
+    elector = LeaderElector(
+        leases, NAME, "me", namespace=ns,
+        lease_duration=2.0, renew_deadline=1.5, retry_period=0.2,
+    )  # fmt: skip
+
+    async def stolen() -> bool:
+        """The lease given to a holder that then never renews (so it expires)."""
+        lease = await leases.get(ns, NAME)
+        lease.spec.holder = "thief"
+        try:
+            await leases.update(lease)
+        except grpc.aio.AioRpcError as err:  # the leader renewed meanwhile: again
+            assert err.code() == grpc.StatusCode.ABORTED
+            return False
+        return True
+
+    async with controller_running(client, elector=elector) as controller:
+        before = kube_threads()
+        await register(client, ns, "a", member.kubeconfig)
+        await until(in_state(client, ns, "a", State.ONLINE))
+        await until(stolen)
+
+        async def stepped_down() -> bool:
+            released = not kube_threads() - before
+            return not elector.leading and len(controller.monitors) == 0 and released
+
+        await until(stepped_down)
+        member.set_node_condition("Ready", False)  # seen by nobody while nobody leads
+        assert (await clusters(client).get(ns, "a")).status.state == State.ONLINE
+        await until(in_state(client, ns, "a", State.NOTREADY))
+        assert elector.leading and len(controller.monitors) == 1
