@@ -117,6 +117,7 @@ def pure_cost(
     readings = {MetricKey("", k): Reading(v, v) for k, v in values.items()}
     snapshot = Snapshot(1, targets, tuple(readings))
     snapshot.scores(readings)
+    subject_ref = metadata_pb2.ResourceRef()  # unbound
     started = time.process_time()
     for i in range(samples):
         subject = views.application_subject(application(NS, f"probe{i}"))
@@ -124,7 +125,8 @@ def pure_cost(
             subject, targets, readings, filters.CLUSTER_FILTERS, stickiness=0.1,
             scores=snapshot.scores(readings),
         )  # fmt: skip
-        found = placement.explain(ranked, now=datetime.now(UTC), limit=20)
+        chosen = placement.chosen(placement.decide(subject, ranked), subject_ref)
+        found = placement.explain(ranked, chosen=chosen, now=datetime.now(UTC), limit=20)
     return (time.process_time() - started) / samples, found
 
 

@@ -66,7 +66,9 @@ async def preview(store: Store, app: Any) -> Message:
     ranked = placement.evaluate(
         subject, targets, readings, filters.CLUSTER_FILTERS, stickiness=SETTINGS.stickiness
     )
-    return placement.explain(ranked, now=datetime.now(UTC))
+    decision = placement.decide(subject, ranked)
+    chosen = placement.chosen(decision, app.status.scheduled_to)
+    return placement.explain(ranked, chosen=chosen, now=datetime.now(UTC))
 
 
 async def adapter(store: Store, kind: Kind, request: Any, caller: Caller) -> Message:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from krake.core.v1 import placement_pb2
+from krake.core.v1 import metadata_pb2, placement_pb2
 from krake_controllers.scheduler import scoring
 from krake_controllers.scheduler.filters import Filter, Verdict
 from krake_controllers.scheduler.readings import Readings
@@ -89,17 +89,21 @@ def candidate(evaluation: Evaluation) -> placement_pb2.Candidate:
 
 
 def explain(
-    evaluations: Sequence[Evaluation], *, now: datetime, limit: int | None = None
+    evaluations: Sequence[Evaluation],
+    *,
+    chosen: metadata_pb2.ResourceRef | None,
+    now: datetime,
+    limit: int | None = None,
 ) -> placement_pb2.Placement:
+    """The explanation: `chosen` (see `chosen`) and the best `limit` candidates."""
     kept = evaluations if limit is None else evaluations[:limit]
     placement = placement_pb2.Placement(
         candidates=[candidate(e) for e in kept],
         omitted_candidates=len(evaluations) - len(kept),
     )
     placement.evaluated.FromDatetime(now)
-    chosen = best(evaluations)
-    if chosen is not None:
-        placement.chosen.CopyFrom(chosen.target.ref)
+    if chosen is not None and chosen.name:
+        placement.chosen.CopyFrom(chosen)
     return placement
 
 
@@ -129,3 +133,13 @@ def decide(subject: Subject, evaluations: Sequence[Evaluation]) -> Decision:
     if not subject.migration:
         return Decision(None, f"migration disabled; {top.target.key} would be better")
     return Decision(top.target, f"move from {subject.current}")
+
+
+def chosen(
+    decision: Decision, current: metadata_pb2.ResourceRef
+) -> metadata_pb2.ResourceRef | None:
+    """Where the subject is placed after `decision`: its new target, or the one it is
+    bound to (`current`, empty when unbound) when it stays."""
+    if decision.target is not None:
+        return decision.target.ref
+    return current if current.name else None

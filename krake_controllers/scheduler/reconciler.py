@@ -112,7 +112,10 @@ class Scheduler:
         )
         decision = placement.decide(subject, ranked)
         found = placement.explain(
-            ranked, now=datetime.now(UTC), limit=self.settings.recorded_candidates
+            ranked,
+            chosen=placement.chosen(decision, app.status.scheduled_to),
+            now=datetime.now(UTC),
+            limit=self.settings.recorded_candidates,
         )
         current = app
         if decision.target is not None:
@@ -175,10 +178,13 @@ class Scheduler:
         ranked = await self.rank(
             subject, [views.cloud_target(c) for c in clouds.values()], filters.CLOUD_FILTERS
         )
-        found = placement.explain(
-            ranked, now=datetime.now(UTC), limit=self.settings.recorded_candidates
-        )
         decision = placement.decide(subject, ranked)
+        found = placement.explain(
+            ranked,
+            chosen=placement.chosen(decision, cluster.status.scheduled_to),
+            now=datetime.now(UTC),
+            limit=self.settings.recorded_candidates,
+        )
         if decision.target is None:
             return cluster, found
         cloud = clouds[decision.target.key]

@@ -200,17 +200,18 @@ async def test_no_migration_when_disabled(client: Client, ns: str, running: Any)
     await add_app(client, ns, "web", labels=["zone is a"], migration=False)
     await bound_to(client, ns, "web", "in-a")
     await update_constraints(client, ns, "web", ["zone is b"])
-    app = await eventually(
-        app_reader(client, ns, "web"),
-        lambda a: a.status.placement.chosen.name == "in-b",  # re-evaluated, explained
-    )
-    assert app.status.scheduled_to.name == "in-a"
-    await set_state(client, await cluster_reader(client, ns, "in-a")(), OFFLINE)
-    settled = await eventually(  # several re-evaluations later, still pinned
+    app = await eventually(  # re-evaluated and explained: in-b would do, in-a no longer
         app_reader(client, ns, "web"),
         lambda a: not candidates(a.status.placement)["in-a"].eligible,
     )
-    assert settled.status.scheduled_to.name == "in-a"
+    assert candidates(app.status.placement)["in-b"].eligible
+    assert app.status.scheduled_to.name == app.status.placement.chosen.name == "in-a"
+    await set_state(client, await cluster_reader(client, ns, "in-a")(), OFFLINE)
+    offline = await eventually(
+        app_reader(client, ns, "web"),
+        lambda a: "OFFLINE" in candidates(a.status.placement)["in-a"].verdicts[1].message,
+    )
+    assert offline.status.scheduled_to.name == offline.status.placement.chosen.name == "in-a"
 
 
 async def test_stickiness_then_periodic_rescheduling_on_metric_values(

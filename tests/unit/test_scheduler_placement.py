@@ -281,6 +281,21 @@ def test_an_app_whose_cluster_is_gone_is_moved() -> None:
     assert decision.target is not None and decision.target.ref.name == "there"
 
 
+def test_chosen_is_where_the_subject_is_after_the_decision() -> None:
+    here = metadata_pb2.ResourceRef(kind="Cluster", namespace="ns", name="here")
+    offline = cluster("here", state=OFFLINE)
+    pinned = app(on="here", migration=False)
+    stays = placement.decide(pinned, rank(pinned, [offline, cluster("there")], {}))
+    assert placement.chosen(stays, here) == here  # pinned: it stays, even offline
+    free = app(on="here")
+    moves = placement.decide(free, rank(free, [offline, cluster("there")], {}))
+    moved = placement.chosen(moves, here)
+    assert moved is not None and moved.name == "there"
+    unbound = app(labels=("a is b",))
+    nowhere = placement.decide(unbound, rank(unbound, [cluster("c")], {}))
+    assert placement.chosen(nowhere, metadata_pb2.ResourceRef()) is None
+
+
 def test_no_decision_without_an_eligible_cluster() -> None:
     subject = app(labels=("zone is a",))
     decision = placement.decide(subject, rank(subject, [cluster("c")], {}))
@@ -310,7 +325,7 @@ def test_explain_records_every_candidate_or_the_best_ones() -> None:
     targets = [cluster(f"c{i}", metrics={"m": 2}) for i in range(5)]
     readings = {MetricKey("", "m"): Reading(7.0, 0.7)}
     ranked = rank(subject, targets, readings)
-    full = placement.explain(ranked, now=NOW)
+    full = placement.explain(ranked, chosen=ranked[0].target.ref, now=NOW)
     assert len(full.candidates) == 5 and full.omitted_candidates == 0
     assert full.chosen.name == "c1" and full.evaluated.ToDatetime(UTC) == NOW
     top = full.candidates[0]
@@ -318,14 +333,15 @@ def test_explain_records_every_candidate_or_the_best_ones() -> None:
     (term,) = top.terms
     assert (term.metric, term.weight, term.value, term.normalized) == ("m", 2, 7.0, 0.7)
     assert not term.HasField("reason")
-    short = placement.explain(ranked, now=NOW, limit=2)
+    short = placement.explain(ranked, chosen=None, now=NOW, limit=2)
     assert len(short.candidates) == 2 and short.omitted_candidates == 3
+    assert not short.HasField("chosen")
 
 
 def test_explain_names_no_cluster_when_none_is_eligible_and_keeps_reasons() -> None:
     readings = {MetricKey("", "m"): failed(UNREACHABLE_METRICS_PROVIDER, "refused")}
     ranked = rank(app(labels=("a is b",)), [cluster("c", metrics={"m": 1})], readings)
-    found = placement.explain(ranked, now=NOW)
+    found = placement.explain(ranked, chosen=None, now=NOW)
     assert not found.HasField("chosen")
     (term,) = found.candidates[0].terms
     assert term.reason.code == UNREACHABLE_METRICS_PROVIDER and term.reason.message == "refused"
