@@ -14,8 +14,8 @@ and the Cluster's status kept equal to what that monitor observes.
 - Reconciling never waits for a member cluster: monitors run on their own and
   enqueue their cluster's key when their observation changes, so one hanging
   cluster delays no other. Status writes are compare-and-swap on the cached
-  resource_version; a conflict raises and the runtime retries with the fresher
-  object.
+  resource_version; after a conflict the write is tried once more on the live
+  object, then the runtime retries.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Set
 from typing import Any, Final
 
+import grpc
+import grpc.aio
 import kubernetes.config
 import structlog
 
@@ -115,10 +117,28 @@ class ClusterReconciler:
         except InvalidKubeconfig as err:
             problem = Problem(metadata_pb2.Reason.INVALID_RESOURCE, str(err))
             observation = Observation(reachable=False, problem=problem, wanted=wanted)
-        new = status.desired(cluster, observation)
-        if new != cluster.status:
-            await self._write(cluster, new)
+        await self._record(cluster, observation)
         return Result()
+
+    async def _record(self, cluster: Cluster, observation: Observation) -> None:
+        """Write the status `observation` calls for. A conflict (ABORTED) on an
+        unchanged spec means our cache lags behind our own last write: try once more
+        on the live object. A changed spec is left to the reconcile its event brings."""
+        for attempt in (1, 2):
+            new = status.desired(cluster, observation)
+            if new == cluster.status:
+                return
+            try:
+                await self._write(cluster, new)
+                return
+            except grpc.aio.AioRpcError as err:
+                if err.code() != grpc.StatusCode.ABORTED or attempt == 2:
+                    raise
+            meta = cluster.metadata
+            live: Cluster | None = await unless_gone(self.clusters.get(meta.namespace, meta.name))
+            if live is None or live.metadata.generation != meta.generation:
+                return
+            cluster = live
 
     async def _write(self, cluster: Cluster, new_status: Cluster.Status) -> None:
         new = Cluster()
