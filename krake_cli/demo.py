@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import grpc
 from google.protobuf import json_format
@@ -19,7 +19,9 @@ from google.protobuf import json_format
 from krake.kubernetes.v1 import kubernetes_pb2
 from krake_api import registry
 from krake_controllers.runtime.client import Client
-from krake_testing.kube import FakeCluster
+
+if TYPE_CHECKING:
+    from krake_testing.kube import FakeCluster
 
 NAMES: Final = ("demo-a", "demo-b")
 NAMESPACE: Final = "default"
@@ -31,6 +33,8 @@ async def clusters(names: Sequence[str] = NAMES) -> AsyncIterator[list[FakeClust
     if not names:
         yield []
         return
+    from krake_testing.kube import FakeCluster  # only here: a second of imports
+
     directory = Path(tempfile.mkdtemp(prefix="krake-demo-"))
     members = [FakeCluster(name, directory=directory / name) for name in names]
     for member in members:
