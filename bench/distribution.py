@@ -14,6 +14,7 @@ server-side apply (official client, threads), at the same rate, timed until the
 Deployment is ready (watched): the floor that any controller adds to.
 
     python bench/distribution.py [--apps 200] [--rate 20] [--clusters 10] [--ready-delay 0.1]
+                                 [--backend sqlite|etcd]   (etcd without fsync, as in tests)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import yaml
@@ -40,6 +41,7 @@ from krake_api import registry
 from krake_controllers.kube.connection import Connection
 from krake_controllers.runtime.client import Client, connect
 from krake_testing.api import ApiProcess, free_port
+from krake_testing.etcd import EtcdCluster
 
 APP = registry.KINDS["Application"]
 CLUSTER = registry.KINDS["Cluster"]
@@ -107,10 +109,10 @@ def load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-async def paced(count: int, rate: float, job: Callable[[int], Awaitable[None]]) -> None:
+async def paced(count: int, rate: float, job: Callable[[int], Coroutine[Any, Any, None]]) -> None:
     """`job(i)` for i in range(count), started `rate` per second, awaited together."""
     started = time.perf_counter()
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     for i in range(count):
         delay = started + i / rate - time.perf_counter()
         if delay > 0:
@@ -156,6 +158,7 @@ async def krake_run(client: Client, count: int, rate: float, clusters: int) -> l
 
 
 async def raw_run(configs: list[Any], count: int, rate: float) -> list[float]:
+    """Server-side apply per app; one watch per cluster reports each Deployment ready."""
     connections = [Connection(c, workers=16, timeout=(30.0, 60.0)) for c in configs]
     clients = [await conn.dynamic() for conn in connections]
     kinds = [(o["apiVersion"], o["kind"]) for o in manifest("x")] + [("apps/v1", "Deployment")]
@@ -163,37 +166,45 @@ async def raw_run(configs: list[Any], count: int, rate: float) -> list[float]:
         {k: await conn.call(d.resources.get, api_version=k[0], kind=k[1]) for k in kinds}
         for conn, d in zip(connections, clients, strict=True)
     ]
+    ready: dict[str, asyncio.Event] = {f"raw{i}": asyncio.Event() for i in range(count)}
+
+    async def follow(index: int) -> None:
+        conn, dynamic = connections[index], clients[index]
+        deployments = resources[index][("apps/v1", "Deployment")]
+        while True:
+            events = conn.watch(dynamic.get, deployments, namespace="default", serialize=False)
+            async for event in events:
+                obj = event["object"]
+                name = obj.get("metadata", {}).get("name", "")
+                if name in ready and obj.get("status", {}).get("readyReplicas") == 2:
+                    ready[name].set()
+
+    followers = [asyncio.create_task(follow(i)) for i in range(len(connections))]
     latencies: list[float] = []
 
     async def one(i: int) -> None:
-        conn, dynamic = connections[i % len(connections)], clients[i % len(connections)]
+        index = i % len(connections)
+        conn, dynamic = connections[index], clients[index]
         name = f"raw{i}"
         started = time.perf_counter()
         for obj in manifest(name):
-            resource = resources[i % len(connections)][(obj["apiVersion"], obj["kind"])]
             await conn.call(
                 dynamic.server_side_apply,
-                resource,
+                resources[index][(obj["apiVersion"], obj["kind"])],
                 body=obj,
                 namespace="default",
                 field_manager="raw",
                 force_conflicts=True,
                 serialize=False,
             )
-        deployments = resources[i % len(connections)][("apps/v1", "Deployment")]
-        async for event in conn.watch(
-            dynamic.get,
-            deployments,
-            namespace="default",
-            field_selector=f"metadata.name={name}",
-            serialize=False,
-        ):
-            status = event["object"].get("status", {})
-            if status.get("readyReplicas") == 2:
-                break
+        await ready[name].wait()
         latencies.append(time.perf_counter() - started)
 
+    await asyncio.sleep(0.5)  # the watches are open
     await paced(count, rate, one)
+    for task in followers:
+        task.cancel()
+    await asyncio.gather(*followers, return_exceptions=True)
     for conn in connections:
         await conn.close()
     return latencies
@@ -208,10 +219,13 @@ def row(name: str, values: list[float]) -> str:
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = pathlib.Path(tmp)
-        with (
-            fake_clusters(args.clusters, args.ready_delay, directory) as configs,
-            ApiProcess(f"sqlite:///{directory}/krake.db", bookmark_interval=1.0) as api,
-        ):
+        with contextlib.ExitStack() as stack:
+            configs = stack.enter_context(fake_clusters(args.clusters, args.ready_delay, directory))
+            storage = f"sqlite:///{directory}/krake.db"
+            if args.backend == "etcd":  # without fsync, as the tests run it
+                etcd = stack.enter_context(EtcdCluster(1, fsync=False))
+                storage = "etcd://" + ",".join(e.replace("http://", "") for e in etcd.endpoints)
+            api = stack.enter_context(ApiProcess(storage, bookmark_interval=1.0))
             async with connect(api.grpc) as channel:
                 client = Client(channel, timeout=30.0)
                 for i, config in enumerate(configs):
@@ -236,13 +250,14 @@ async def main(args: argparse.Namespace) -> None:
                         "--api",
                         api.grpc,
                         "--log-level",
-                        "info",
+                        os.environ.get("BENCH_LOG_LEVEL", "info"),
                     ],
                     env=env,
                     stderr=(directory / "controller.log").open("wb"),
                 )
                 try:
-                    await asyncio.sleep(2.0)  # informers synced
+                    while "controller.synced" not in (directory / "controller.log").read_text():
+                        await asyncio.sleep(0.1)  # imports take a while on a loaded machine
                     print(f"load before: {load()} (1/5/15 min; {os.cpu_count()} CPUs)")
                     raw = await raw_run(configs, args.apps, args.rate)
                     cpu = cpu_seconds(controller.pid)
@@ -252,13 +267,17 @@ async def main(args: argparse.Namespace) -> None:
                     cpu = cpu_seconds(controller.pid) - cpu
                 finally:
                     controller.terminate()
-                    controller.wait(20)
+                    try:
+                        controller.wait(30)
+                    except subprocess.TimeoutExpired:
+                        controller.kill()
+                        controller.wait()
                     log = (directory / "controller.log").read_text()
                     if os.environ.get("BENCH_LOG"):
                         pathlib.Path(os.environ["BENCH_LOG"]).write_text(log)
     print(
         f"{args.apps} apps at {args.rate:g}/s on {args.clusters} fake clusters, "
-        f"pods ready after {args.ready_delay:g} s"
+        f"{args.backend} store, pods ready after {args.ready_delay:g} s"
     )
     print(row("krake: create -> RUNNING", cooked))
     print(row("raw: server-side apply -> ready", raw))
@@ -277,4 +296,5 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--ready-delay", type=float, default=0.1)
+    parser.add_argument("--backend", choices=("sqlite", "etcd"), default="sqlite")
     asyncio.run(main(parser.parse_args()))

@@ -2,7 +2,8 @@
 objects on those clusters, observed by watches and kept converged (reconciler.py).
 
 Triggers: every Application event; a Cluster's events (its kubeconfig may have
-changed) for the applications scheduled to or running on it; every change of an
+changed) for the applications scheduled to or running on it (and to connect to a
+new cluster ahead of need, or to drop a deleted one's connection); every change of an
 object carrying an application's label on a member cluster (members.py).
 
 The API gateway address that workloads call the complete/shutdown hooks on comes
@@ -75,7 +76,7 @@ def build(
     )
     clusters = Informer(client.kind(registry.KINDS["Cluster"]), bookmark_interval=bookmark_interval)
     queue: WorkQueue[str] = WorkQueue()
-    drops: set[asyncio.Task[None]] = set()
+    background: set[asyncio.Task[None]] = set()  # cluster warm-ups and drops
 
     def on_member_change(uid: str) -> None:
         for app in apps.index(UID_INDEX, uid):
@@ -84,10 +85,10 @@ def build(
     def on_cluster(event: Event) -> None:
         for app in apps.index(CLUSTER_INDEX, event.key):
             queue.add(key_of(app))
-        if event.type == DELETED:
-            dropping = asyncio.get_running_loop().create_task(reconciler.drop_cluster(event.key))
-            drops.add(dropping)
-            dropping.add_done_callback(drops.discard)
+        work = reconciler.drop_cluster if event.type == DELETED else reconciler.warm
+        task = asyncio.get_running_loop().create_task(work(event.key))
+        background.add(task)
+        task.add_done_callback(background.discard)
 
     reconciler = Reconciler(client, apps, clusters, MemberWatches(on_member_change), settings)
 

@@ -10,8 +10,9 @@ calls `on_change(uid)` with the application label of the object (before and
 after), so the controller re-reconciles that application: drift, deletions and
 status progress on the cluster arrive as events, never by polling.
 
-`MemberWatches` starts watches on demand and keeps one per (cluster, type); a
-watch whose connection was replaced (new kubeconfig) is restarted.
+`MemberWatches` starts watches on demand and keeps one per (cluster, type); once
+a cluster's connection is replaced (new kubeconfig) its old watches stop, and each
+type is watched again through the new connection when next needed.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class MemberWatch:
                 self.resource_version = version
             if event["type"] == "BOOKMARK":
                 continue
+            log.debug("member.event", kind=self.resource.kind, type=event["type"], rv=version)
             self._store(_key(obj), None if event["type"] == "DELETED" else obj)
 
     def _store(self, key: Key, obj: dict[str, Any] | None) -> None:
@@ -157,8 +159,9 @@ class MemberWatches:
         running = self._watches.get(key)
         if running is not None and running[0].connection is connection:
             return running[0]
-        if running is not None:
-            running[1].cancel()
+        for other in [k for k, (w, _) in self._watches.items() if k[0] == cluster]:
+            if self._watches[other][0].connection is not connection:  # a new kubeconfig
+                self._watches.pop(other)[1].cancel()
         watch = MemberWatch(connection, dynamic, resource, self.on_change, **self.options)
         task = asyncio.get_running_loop().create_task(watch.run(), name=f"member-watch-{key}")
         self._watches[key] = (watch, task)

@@ -21,12 +21,13 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import structlog
+from kubernetes.config.config_exception import ConfigException
 
 from krake.core.v1 import metadata_pb2
 from krake.kubernetes.v1 import kubernetes_pb2
 from krake_api import registry
 from krake_api.structs import to_dict, to_struct
-from krake_controllers.kube.connection import Connections
+from krake_controllers.kube.connection import Connections, KubeError
 from krake_controllers.kubernetes_application import schemas, statuses
 from krake_controllers.kubernetes_application.deployer import Deployed, Deployer
 from krake_controllers.kubernetes_application.manifests import InvalidManifest, Ref, rank
@@ -170,8 +171,9 @@ class Reconciler:
     async def converge(self, app: Any, target: Target, *, state: int | None = None) -> Result:
         changed = app.status.observed_generation != app.metadata.generation
         deployed = await self.deploy(app, target, force=changed)
-        current = {placed.ref for placed in deployed.objects}
-        await self.remove(target, [r for r in self.applied_refs(app) if r not in current])
+        if changed:  # otherwise last_applied_manifest is this very manifest
+            current = {placed.ref for placed in deployed.objects}
+            await self.remove(target, [r for r in self.applied_refs(app) if r not in current])
         inputs = _inputs(app, target, deployed)
         if self.unchanged.get(app.metadata.uid) == (inputs, app.metadata.resource_version):
             return Result()  # the same application seen with the same objects: same status
@@ -257,7 +259,13 @@ class Reconciler:
         return app
 
     def applied_refs(self, app: Any) -> list[Ref]:
-        return [Ref.of(to_dict(s)) for s in app.status.last_applied_manifest]
+        refs = []
+        for applied in app.status.last_applied_manifest:
+            meta = applied.fields["metadata"].struct_value.fields
+            namespace = meta["namespace"].string_value if "namespace" in meta else ""
+            name = meta["name"].string_value
+            refs.append(Ref(applied["apiVersion"], applied["kind"], namespace, name))
+        return refs
 
     async def refs_on(self, app: Any, target: Target) -> list[Ref]:
         """Everything of `app` that may be on `target`: last applied, manifest, hook Secrets."""
@@ -347,6 +355,18 @@ class Reconciler:
                 app = await self.write(app, status)
             await self.shutdowns.call(app)
         return Result(requeue_after=step.wait)
+
+    async def warm(self, key: str) -> None:
+        """Connect to the cluster before an application needs it: discovery, and the
+        watch on Pods that every application with workloads uses."""
+        try:
+            target = self.target(key)
+            if target is None or target.warm:
+                return
+            target.warm = True
+            await target.watch("v1", "Pod")
+        except (KubeError, UnknownKind, ConfigException) as err:  # reconciles will retry
+            log.info("cluster.warm_failed", cluster=key, error=str(err))
 
     async def drop_cluster(self, key: str) -> None:
         """The Cluster is gone: stop watching it and close its connection."""

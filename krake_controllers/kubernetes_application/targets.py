@@ -48,6 +48,7 @@ class Target:
         self.key, self.connection, self.watches = key, connection, watches
         self.cache_dir = cache_dir
         self.version = ""  # the Cluster's resource_version this target was checked at
+        self.warm = False  # connected ahead of need (Reconciler.warm)
         self._resources: dict[tuple[str, str], Any] = {}
         self.namespaces: set[str] = set()  # known to exist on the cluster
         self._discovery = asyncio.Lock()

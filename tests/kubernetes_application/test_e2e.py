@@ -11,6 +11,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -42,6 +43,7 @@ from krake_testing.api import ApiProcess, free_port
 from krake_testing.kube import FakeCluster
 
 CLUSTER_CONTROLLER = "kubernetes-cluster" in CONTROLLERS
+STARTUP = 180.0
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +77,20 @@ def controllers(api: ApiProcess) -> Iterator[list[subprocess.Popen[bytes]]]:
         )
         for name in names
     ]
+    for name in names:  # started: imports alone take tens of seconds on a loaded machine
+        _wait_for_line(logs / f"{name}.log", '"controller.synced"', STARTUP)
     yield started
     for process in started:
         process.terminate()
     for process in started:
         assert process.wait(30) == 0, f"{process.args} did not drain cleanly"
+
+
+def _wait_for_line(path: pathlib.Path, text: str, deadline: float) -> None:
+    give_up = time.monotonic() + deadline
+    while text not in path.read_text():
+        assert time.monotonic() < give_up, f"no {text} in {path} within {deadline} s"
+        time.sleep(0.05)
 
 
 @pytest.fixture
