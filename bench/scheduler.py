@@ -265,7 +265,7 @@ async def main(args: argparse.Namespace) -> None:
             progress("direct writes")
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            writes = await raw_writes(client, clusters, min(args.apps, 1000), found)
+            writes = await raw_writes(client, clusters, min(args.apps, 300), found)
             print(
                 f"{args.apps} apps x {args.clusters} clusters x 3 metrics ({args.provider}); "
                 f"API in its own process ({args.backend}), scheduler here; a noisy 2-core VM"
