@@ -159,7 +159,7 @@ async def krake_run(client: Client, count: int, rate: float, clusters: int) -> l
 
 async def raw_run(configs: list[Any], count: int, rate: float) -> list[float]:
     """Server-side apply per app; one watch per cluster reports each Deployment ready."""
-    connections = [Connection(c, workers=16, timeout=(30.0, 60.0)) for c in configs]
+    connections = [Connection(c, workers=16, timeout=(120.0, 120.0)) for c in configs]
     clients = [await conn.dynamic() for conn in connections]
     kinds = [(o["apiVersion"], o["kind"]) for o in manifest("x")] + [("apps/v1", "Deployment")]
     resources = [
