@@ -120,8 +120,8 @@ async def events(
                 try:
                     async with asyncio.timeout_at(idle_since + caches.bookmark_interval):
                         event = await queue.get()
-                except TimeoutError:
-                    if not subscription.exhausted:
+                except TimeoutError:  # a bookmark promises every event up to it was sent
+                    if queue.empty() and not subscription.exhausted:
                         yield bookmark(kind, cache.revision)
                     idle_since = loop.time()
                     continue
