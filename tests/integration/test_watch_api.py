@@ -168,8 +168,9 @@ async def test_a_slow_client_is_cut_off_and_others_go_on(
     await verbs.create(store, KIND, ns, app(ns, "hot"))
     start = str(await store.revision())
     request = api.WatchApplicationsRequest(namespace=ns, resource_version=start)
-    # a connection of its own: HTTP/2 flow control is shared by a connection's streams
-    slow_channel = grpc.aio.insecure_channel(api_target)
+    # a connection of its own: HTTP/2 flow control is shared by a connection's streams;
+    # without BDP probing its window stays at 64 KiB, so the server soon cannot write to it
+    slow_channel = grpc.aio.insecure_channel(api_target, options=[("grpc.http2.bdp_probe", 0)])
     slow = stub(slow_channel).WatchApplications(request)
     fast = stub(channel).WatchApplications(request)
     await slow.wait_for_connection()
@@ -182,9 +183,9 @@ async def test_a_slow_client_is_cut_off_and_others_go_on(
 
     reader = asyncio.create_task(read_fast())
     written = []
-    padding = "x" * 20_000  # 30 MB in all: more than gRPC's transport windows buffer
-    async with asyncio.timeout(DEADLINE * 2):  # 1,500 writes: ~47 s at load average 10
-        for i in range(1500):
+    padding = "x" * 20_000  # 400 x 20 KB: past the slow client's window and queue (200)
+    async with asyncio.timeout(DEADLINE * 2):
+        for i in range(400):
             sent = app(ns, "hot", n=str(i))
             sent.metadata.annotations["pad"] = padding
             obj = await verbs.update(store, KIND, sent)
