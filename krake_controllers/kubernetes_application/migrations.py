@@ -90,13 +90,12 @@ class Migrations:
         old = rec.target(_key(app.status.running_on, app.metadata.namespace))
         if old is not None:
             await rec.remove(old, await rec.refs_on(app, old))
+        state = statuses.state(State.MIGRATING, False, False, observed)
+        if await rec.write(app, rec.status(app, new, deployed, state)) is None:
+            return Result()  # changed meanwhile: its next version brings it back here
         self._started.pop(uid, None)
         rec.shutdowns.forget(uid)
         log.info("migration.done", app=app.metadata.name, to=destination)
-        await rec.write(
-            app,
-            rec.status(app, new, deployed, statuses.state(State.MIGRATING, False, False, observed)),
-        )
         return Result()
 
     async def _roll_back(self, app: Any, destination: str, deployed: Any) -> Result:

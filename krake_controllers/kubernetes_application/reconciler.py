@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import grpc
+import grpc.aio
 import structlog
 from kubernetes.config.config_exception import ConfigException
 
@@ -245,13 +247,22 @@ class Reconciler:
         return status
 
     async def write(self, app: Any, status: Any) -> Any:
-        """Write `status` unless unchanged; precondition: `app`'s resource_version."""
+        """Write `status` unless unchanged; precondition: `app`'s resource_version.
+        None when the application is gone, or changed meanwhile (ABORTED): its
+        newer version is on its way to the informer and queues the key again."""
         if status == app.status:
             return app
         new = copy(app)
         new.status.CopyFrom(status)
+        try:
+            written = await unless_gone(self.api.update_status(new))
+        except grpc.aio.AioRpcError as err:
+            if err.code() != grpc.StatusCode.ABORTED:
+                raise
+            log.debug("app.status_conflict", app=app.metadata.name)
+            return None
         log.info("app.status", app=app.metadata.name, state=State.Name(status.state))
-        return self.remember(await unless_gone(self.api.update_status(new)))
+        return self.remember(written)
 
     def remember(self, app: Any) -> Any:
         if app is not None:
@@ -353,6 +364,8 @@ class Reconciler:
                 status = copy(app.status)
                 status.state = State.WAITING_FOR_CLEANING
                 app = await self.write(app, status)
+                if app is None:
+                    return Result()  # changed meanwhile: its next version comes back here
             await self.shutdowns.call(app)
         return Result(requeue_after=step.wait)
 
