@@ -24,7 +24,7 @@ def ns() -> str:
 @pytest.fixture
 async def client(api_target: str) -> AsyncIterator[Client]:
     async with connect(api_target) as channel:
-        yield Client(channel, timeout=5.0)
+        yield Client(channel, timeout=30.0)
 
 
 @pytest.fixture

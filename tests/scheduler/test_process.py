@@ -43,12 +43,12 @@ async def test_the_scheduler_process_binds_and_drains_on_sigterm(api: ApiProcess
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         async with connect(api.grpc) as channel:
-            client = Client(channel, timeout=5.0)
+            client = Client(channel, timeout=30.0)
             await add_cluster(client, "proc", "only")
             await add_app(client, "proc", "web")
             await bound_to(client, "proc", "web", "only")
         process.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(process.wait, 30) == 0
+        assert await asyncio.to_thread(process.wait, 60) == 0
     finally:
         if process.poll() is None:
             process.kill()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krake.core.v1 import core_pb2, metadata_pb2
@@ -99,6 +99,7 @@ def spec(
     return made
 
 
+@settings(deadline=None)  # a loaded CI machine must not fail a pure test
 @given(
     st.floats(-1e6, 1e6),
     st.floats(1e-3, 1e6),
@@ -190,6 +191,7 @@ def test_missing_custom_resources_are_named() -> None:
     assert only.verdicts[3].message == "not served: b.example.com"
 
 
+@settings(deadline=None)  # a loaded CI machine must not fail a pure test
 @given(st.dictionaries(st.sampled_from("abc"), st.sampled_from("xyz"), max_size=3))
 def test_a_missing_label_satisfies_only_negative_constraints(labels: dict[str, str]) -> None:
     target = cluster("c", labels=labels)
@@ -206,6 +208,7 @@ def test_a_missing_label_satisfies_only_negative_constraints(labels: dict[str, s
 # --- scoring ----------------------------------------------------------------------
 
 
+@settings(deadline=None)  # a loaded CI machine must not fail a pure test
 @given(st.lists(st.tuples(st.floats(0.01, 100), st.floats(0, 1)), min_size=1, max_size=5))
 def test_score_is_the_weighted_mean_of_normalized_values(terms: list[tuple[float, float]]) -> None:
     metrics = {f"m{i}": weight for i, (weight, _) in enumerate(terms)}
