@@ -83,7 +83,7 @@ def cluster_target(cluster: Cluster) -> Target:
         deleted=cluster.metadata.HasField("deleted"),
         state=Cluster.Status.State.Name(state),
         schedulable=state in SCHEDULABLE,
-        custom_resources=frozenset(cluster.spec.custom_resources),
+        custom_resources=frozenset(cluster.status.custom_resources),  # what it really serves
         metrics=_weighted(cluster.spec.metrics, cluster.metadata.namespace),
     )
 

@@ -40,6 +40,7 @@ def cluster(
     obj.metadata.labels.update(labels or {})
     obj.status.state = state  # type: ignore[assignment]
     obj.spec.custom_resources.extend(crds)
+    obj.status.custom_resources.extend(crds)  # the cluster controller found them served
     for metric, weight in (metrics or {}).items():
         obj.spec.metrics.add(name=metric, weight=weight, namespaced=False)
     if deleted:
@@ -189,6 +190,17 @@ def test_missing_custom_resources_are_named() -> None:
     (only,) = rank(subject, [cluster("c", crds=("a.example.com",))], {})
     assert not only.eligible
     assert only.verdicts[3].message == "not served: b.example.com"
+
+
+def test_declared_but_unserved_custom_resources_do_not_count() -> None:
+    """What the cluster controller found served (status) counts, not the spec."""
+    obj = kubernetes_pb2.Cluster(api="kubernetes", kind="Cluster")
+    obj.metadata.name, obj.metadata.namespace = "c", "ns"
+    obj.status.state = ONLINE  # type: ignore[assignment]
+    obj.spec.custom_resources.append("a.example.com")  # declared, not (yet) found served
+    (only,) = rank(app(crds=("a.example.com",)), [views.cluster_target(obj)], {})
+    assert not only.eligible
+    assert only.verdicts[3].message == "not served: a.example.com"
 
 
 @settings(deadline=None)  # a loaded CI machine must not fail a pure test
