@@ -9,12 +9,20 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import grpc.aio
+import hypothesis
 import pytest
 
 from krake_api import server
 from krake_api.storage.base import Store
 from krake_api.storage.sqlite import SqliteStore
 from krake_api.watch.streams import WatchCaches
+
+# Property tests are pure, but a loaded CI machine can stall any one example for
+# longer than hypothesis' 200 ms deadline: no deadlines, no too-slow health check.
+hypothesis.settings.register_profile(
+    "krake", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("krake")
 
 if TYPE_CHECKING:
     from krake_testing.etcd import EtcdCluster

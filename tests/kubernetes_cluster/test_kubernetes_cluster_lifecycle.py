@@ -105,7 +105,7 @@ async def test_a_cluster_without_kubeconfig_is_left_alone(
 async def test_ten_clusters_with_one_hanging_the_other_nine_go_online_promptly(
     client: Client, ns: str
 ) -> None:
-    hang_seconds = 6.0
+    hang_seconds = 15.0  # the nine took 6.2 s at load average 25 on 2 cores
     timing = dataclasses.replace(FAST, timeout=(hang_seconds, hang_seconds))
     async with contextlib.AsyncExitStack() as stack:
         members = [FakeCluster(f"m{i}") for i in range(10)]

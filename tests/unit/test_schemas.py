@@ -143,7 +143,7 @@ def test_every_rpc_has_an_http_rule_in_the_krake_url_layout(
     if method.name.startswith(("Create", "Update")) and not method.name.endswith("Binding"):
         assert rule.body == method.input_type.fields[-1].name
     verbs = {"Create": "post", "Get": "get", "List": "get", "Watch": "get", "Update": "put"}
-    verbs |= {"Delete": "delete", "Complete": "put", "Shutdown": "put"}
+    verbs |= {"Delete": "delete", "Complete": "put", "Shutdown": "put", "Preview": "get"}
     word = re.match(r"[A-Z][a-z]+", method.name)
     assert word is not None
     assert paths[0][0] == verbs[word.group()]
