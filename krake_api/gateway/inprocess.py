@@ -44,6 +44,9 @@ class Context:
     async def send_initial_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
         return None
 
+    def set_trailing_metadata(self, metadata: Sequence[tuple[str, str]]) -> None:
+        return None
+
     async def write(self, message: Message) -> None:
         await self.sent.put(message)
 

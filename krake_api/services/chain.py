@@ -9,7 +9,10 @@ awaited once per call; observers are plain functions so that they cost little.
 
 Request ids: a client's `x-request-id` metadata is kept when it is short and
 printable, otherwise the server makes one. It goes back to the client in the
-response's initial metadata and is bound into every log line of the call.
+trailing metadata of every call, which travels with the status at no cost;
+a watch also sends it at once as initial metadata, since its status comes only
+when it ends. It is bound into every log line of the call. (Initial metadata on
+a unary call would cost a separate send: about a tenth of a create's latency.)
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ class Call:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
+    def trailing(self, *more: tuple[str, str | bytes]) -> tuple[tuple[str, str | bytes], ...]:
+        """The call's metadata for the client: its request id, then `more`."""
+        return ((REQUEST_ID, self.request_id), *more)
+
 
 class Interceptor(Protocol):
     async def __call__(self, call: Call, request: Message) -> None: ...
@@ -89,7 +96,9 @@ class Chain:
             peer=context.peer(),
         )
         structlog.contextvars.bind_contextvars(request_id=call.request_id)
-        await context.send_initial_metadata(((REQUEST_ID, call.request_id),))
+        context.set_trailing_metadata(call.trailing())
+        if binding.verb == "watch":
+            await context.send_initial_metadata(call.trailing())
         return call
 
     async def admit(self, call: Call, request: Message) -> None:

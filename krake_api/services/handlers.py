@@ -138,7 +138,7 @@ def unserved(bindings: Mapping[str, Binding] | None = None) -> list[str]:
 async def _abort(context: grpc.aio.ServicerContext, call: Call, err: errors.KrakeError) -> None:
     call.code, call.error = errors.grpc_code(err), str(err)
     status = rpc_status.to_status(errors.to_status(err))
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    await context.abort(status.code, status.details, call.trailing(*status.trailing_metadata))
 
 
 async def _fail(context: grpc.aio.ServicerContext, call: Call, err: Exception) -> None:
@@ -146,7 +146,9 @@ async def _fail(context: grpc.aio.ServicerContext, call: Call, err: Exception) -
     call.code, call.error = grpc.StatusCode.INTERNAL, repr(err)
     log.exception("api.internal_error", method=call.method)
     await context.abort(
-        grpc.StatusCode.INTERNAL, f"internal error; the server log has request {call.request_id}"
+        grpc.StatusCode.INTERNAL,
+        f"internal error; the server log has request {call.request_id}",
+        call.trailing(),
     )
 
 

@@ -85,7 +85,7 @@ async def test_configured_process_serves_logs_counts_and_drains(
             timeout=DEADLINE,
         )
         await call
-        assert ("x-request-id", "req-create-1") in list(await call.initial_metadata())
+        assert ("x-request-id", "req-create-1") in list(await call.trailing_metadata())
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.GetApplication(
                 api.GetApplicationRequest(namespace="testing", name="nope"), timeout=DEADLINE

@@ -125,9 +125,25 @@ async def test_request_ids_are_kept_or_made_and_sent_back(running: Server) -> No
         create_request("b"), metadata=(("x-request-id", "x" * 500),), timeout=DEADLINE
     )
     await asyncio.gather(sent, made)
-    assert dict(await sent.initial_metadata())["x-request-id"] == "trace-7"
-    uuid.UUID(dict(await made.initial_metadata())["x-request-id"])  # too long: replaced
+    assert dict(await sent.trailing_metadata())["x-request-id"] == "trace-7"
+    uuid.UUID(dict(await made.trailing_metadata())["x-request-id"])  # too long: replaced
     assert sorted(c.request_id for c in running.finished)[1] == "trace-7"
+
+
+async def test_errors_and_watches_carry_the_request_id_too(running: Server) -> None:
+    bad = create_request("Not_A_Name")
+    call = running.stub.CreateApplication(bad, metadata=(("x-request-id", "bad-1"),))
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call
+    trailing = dict(await call.trailing_metadata())
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert trailing["x-request-id"] == "bad-1"
+    assert "grpc-status-details-bin" in trailing  # the BadRequest is kept beside it
+    watch = running.stub.WatchApplications(
+        api.WatchApplicationsRequest(namespace="testing"), metadata=(("x-request-id", "w-1"),)
+    )
+    assert dict(await watch.initial_metadata())["x-request-id"] == "w-1"  # before any event
+    watch.cancel()
 
 
 async def test_a_bug_answers_internal_with_the_request_id_only(running: Server) -> None:
@@ -135,7 +151,7 @@ async def test_a_bug_answers_internal_with_the_request_id_only(running: Server) 
     call = running.stub.CreateApplication(create_request("c"), timeout=DEADLINE)
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await call
-    request_id = dict(await call.initial_metadata())["x-request-id"]
+    request_id = dict(await call.trailing_metadata())["x-request-id"]
     assert failed.value.code() == grpc.StatusCode.INTERNAL
     assert failed.value.details() == f"internal error; the server log has request {request_id}"
     assert running.finished[-1].code == grpc.StatusCode.INTERNAL
