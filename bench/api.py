@@ -10,11 +10,14 @@ For each backend (a real etcd started here, and SQLite files):
    passes through the Application cache); the client is a `grpc.aio` channel with
    the generated stubs. The raw side uses a store of its own (etcd: a second
    connection, keys outside /krake/; SQLite: a second file) so that its writes do
-   not feed the API's watch caches. The `grpc floor` column is the same call, same
-   messages, to an echo handler added to the same server: what gRPC itself costs.
-   Best of `--repeat` runs, interleaved; also this process's CPU time per op
-   (client, server and store client together for the API). Target: API create
-   >= 0.5x store create on etcd.
+   not feed the API's watch caches. Two floors share the API's gRPC server:
+   `echo` answers the same call with no work (what gRPC itself costs) and `floor`
+   first makes the raw side's store call (what any gRPC API over this Store costs,
+   before its own code). `--repeat` rounds of `--ops` ops per side, interleaved.
+   Reported: the steady rate, concurrency / median latency, which leaves out the
+   machine's stalls (bench/machine.py); the best round's wall-clock rate; this
+   process's CPU time per op (client, server and store client together).
+   Target: API create >= 0.5x store create on etcd.
 2. Listing `--list-size` (10,000) Applications of one namespace: ListApplications
    paged with page_size 5,000 (the server's maximum: two pages), against
    `store.range` of the same keys paged the same way at one revision. Target <= 0.5 s.
@@ -36,11 +39,11 @@ For each backend (a real etcd started here, and SQLite files):
    pre-serialized to plain per-stream queues, no Krake code (the floor under any
    Python gRPC fan-out). Targets: p99 <= 50 ms, <= 20 KB per idle watcher.
 
-    python bench/api.py [--ops 500] [--repeat 3] [--backends etcd,sqlite]
+    python bench/api.py [--ops 128] [--repeat 8] [--backends etcd,sqlite]
                         [--watchers 1000] [--channels 10] [--rate 100] [--seconds 3]
                         [--objects 10] [--parts throughput,list,watch] [--quick]
 
-`--quick` (200 ops, 1 repeat, 0.3 s of updates) takes about 2 minutes on a quiet
+`--quick` (64 ops, 3 rounds, 0.3 s of updates) takes about 2 minutes on a quiet
 2-core machine. Progress goes to stderr, the tables to stdout.
 """
 

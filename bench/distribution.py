@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
+import machine
 import yaml
 from google.protobuf import json_format
 
@@ -104,10 +105,6 @@ def fake_clusters(count: int, ready_delay: float, directory: pathlib.Path) -> It
 def cpu_seconds(pid: int) -> float:
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 async def paced(count: int, rate: float, job: Callable[[int], Coroutine[Any, Any, None]]) -> None:
@@ -262,7 +259,7 @@ async def main(args: argparse.Namespace) -> None:
                 try:
                     while "controller.synced" not in (directory / "controller.log").read_text():
                         await asyncio.sleep(0.1)  # imports take a while on a loaded machine
-                    print(f"load before: {load()} (1/5/15 min; {os.cpu_count()} CPUs)")
+                    print(f"before: {machine.describe()}")
                     raw = await raw_run(configs, args.apps, args.rate)
                     cpu = cpu_seconds(controller.pid)
                     started = time.perf_counter()
@@ -285,10 +282,8 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(row("krake: create -> RUNNING", cooked))
     print(row("raw: server-side apply -> ready", raw))
-    print(
-        f"controller CPU {cpu:.2f} s over {wall:.1f} s ({100 * cpu / wall:.0f}% of one core); "
-        f"load after: {load()}"
-    )
+    print(f"controller CPU {cpu:.2f} s over {wall:.1f} s ({100 * cpu / wall:.0f}% of one core)")
+    print(f"after: {machine.describe()}")
     print(f"reconciles retried after an error: {log.count('reconcile.failed')}")
 
 

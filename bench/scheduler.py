@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from datetime import UTC, datetime
 from typing import Any
 
+import machine
 from google.protobuf import json_format
 
 from krake.core.v1 import metadata_pb2
@@ -270,6 +271,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"{args.apps} apps x {args.clusters} clusters x 3 metrics ({args.provider}); "
                 f"API in its own process ({args.backend}), scheduler here; a noisy 2-core VM"
             )
+            print(machine.describe())
             print(f"{'':<46} {'measured':>10} {'baseline':>10}")
             row("pure placement (evaluate + explain) per app", per_app * 1000, per_app * 1000, "ms")
             row("bind all (s) vs placement CPU x N", took, per_app * args.apps, "s")

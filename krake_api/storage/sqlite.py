@@ -10,10 +10,12 @@ is short; a locked file is retried asynchronously until the store timeout, then
 `Unavailable`, so a foreign lock never stalls the loop for long.
 
 One process owns the file (a lock file keeps a second one out), so watches are fed
-in-process: after every commit the store wakes its watchers, and each watcher reads
-the log from its own cursor. Catch-up and live delivery are the same query, which
-makes "every change after `after`, once, in order" hold by construction. A
-background task revokes expired leases.
+in-process: after every commit the store wakes the watchers whose prefix a written
+key falls under (all of them after a lease expiry or a compaction, whose keys it
+does not track), and each watcher reads the log from its own cursor. A write to one
+kind so costs one log query, not one per kind being watched. Catch-up and live
+delivery are the same query, which makes "every change after `after`, once, in
+order" hold by construction. A background task revokes expired leases.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from typing import TypeVar
 
 import structlog
@@ -67,7 +69,7 @@ class SqliteStore(SingleOps):
         self._lock_fd = lock_fd
         self._path = path
         self._timeout = timeout
-        self._changed = asyncio.Event()
+        self._watchers: dict[asyncio.Event, str] = {}  # a watch's wake-up -> its prefix
         self._leases_changed = asyncio.Event()
         self._closed = False
         self._pending: list[tuple[Sequence[Op], asyncio.Future[int]]] = []
@@ -117,10 +119,11 @@ class SqliteStore(SingleOps):
                     raise
             await asyncio.sleep(BUSY_RETRY)
 
-    def _notify(self) -> None:
-        """Wake every watcher: a new revision was committed."""
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+    def _notify(self, keys: Collection[str] | None = None) -> None:
+        """Wake the watchers of `keys` (None: every watcher): they were committed."""
+        for wake, prefix in self._watchers.items():
+            if keys is None or any(key.startswith(prefix) for key in keys):
+                wake.set()
 
     async def get(self, key: str) -> Entry | None:
         return self._read(self._engine.get, key)
@@ -153,12 +156,14 @@ class SqliteStore(SingleOps):
                     results = await self._write(self._engine.txns, [ops for ops, _ in batch])
                 except Unavailable as err:
                     results = [err] * len(batch)
-                for (_, done), result in zip(batch, results, strict=True):
+                written: set[str] = set()
+                for (ops, done), result in zip(batch, results, strict=True):
                     if isinstance(result, StorageError):
                         done.set_exception(result)
                     else:
                         done.set_result(result)
-                self._notify()
+                        written.update(op.key for op in ops)
+                self._notify(written)
         finally:
             self._flusher = None
 
@@ -183,24 +188,31 @@ class SqliteStore(SingleOps):
     ) -> AsyncGenerator[WatchEvent, None]:
         loop = asyncio.get_running_loop()
         last_id, idle_since = 0, loop.time()
-        while True:
-            changed = self._changed  # taken before reading: no commit is missed
-            rows, current = self._read(self._engine.changes, prefix, after, last_id, WATCH_BATCH)
-            for row_id, change in rows:
-                last_id, after = row_id, change.mod_revision - 1
-                yield change
-            if rows:
-                idle_since = loop.time()
-                await asyncio.sleep(0)  # a long replay must not starve the loop
-                continue
-            after = current
-            wait = None
-            if progress_interval is not None:
-                if loop.time() - idle_since >= progress_interval:
-                    yield Progress(current)
+        wake = asyncio.Event()
+        self._watchers[wake] = prefix
+        try:
+            while True:
+                wake.clear()  # before reading: a commit after the read sets it again
+                rows, current = self._read(
+                    self._engine.changes, prefix, after, last_id, WATCH_BATCH
+                )
+                for row_id, change in rows:
+                    last_id, after = row_id, change.mod_revision - 1
+                    yield change
+                if rows:
                     idle_since = loop.time()
-                wait = idle_since + progress_interval - loop.time()
-            await wait_for_event(changed, wait)
+                    await asyncio.sleep(0)  # a long replay must not starve the loop
+                    continue
+                after = current
+                wait = None
+                if progress_interval is not None:
+                    if loop.time() - idle_since >= progress_interval:
+                        yield Progress(current)
+                        idle_since = loop.time()
+                    wait = idle_since + progress_interval - loop.time()
+                await wait_for_event(wake, wait)
+        finally:
+            del self._watchers[wake]
 
     async def _expire_leases(self) -> None:
         """Revoke leases as they expire, sleeping until the next expiry."""

@@ -76,6 +76,40 @@ async def test_concurrent_writes_arrive_in_revision_order(store: Store, ns: str)
     assert sorted((e.key, e.mod_revision) for e in seen if isinstance(e, Change)) == sorted(written)
 
 
+async def test_watches_of_nested_and_other_prefixes_each_get_exactly_their_own(
+    store: Store, ns: str
+) -> None:
+    """Kinds share a store: while `a/x/` and `a/b/` are written at once, a watch of
+    `a/` gets both, a watch of `a/b/` only its own, a watch of `c/` nothing until
+    `c/` is written."""
+    start = await store.revision()
+    outer, inner, other = (store.watch(ns + p, after=start) for p in ("a/", "a/b/", "c/"))
+    try:
+
+        async def writer(prefix: str) -> list[tuple[str, int]]:
+            return [
+                (f"{ns}{prefix}{i}", await store.put(f"{ns}{prefix}{i}", b"v")) for i in range(30)
+            ]
+
+        xs, bs = await asyncio.gather(writer("a/x/"), writer("a/b/"))
+        both = await store.txn([Put(ns + "a/x/t", b"v"), Put(ns + "a/b/t", b"v")])
+        end = await store.put(ns + "a/b/end", b"v")
+        marker = await store.put(ns + "c/marker", b"v")
+        got_outer, got_inner = await collect(outer, end), await collect(inner, end)
+        got_other = await collect(other, marker)
+    finally:
+        for watch in (outer, inner, other):
+            await watch.aclose()
+
+    def keys(events: list[WatchEvent]) -> list[tuple[str, int]]:
+        return [(e.key, e.mod_revision) for e in events if isinstance(e, Change)]
+
+    last = [(ns + "a/b/t", both), (ns + "a/x/t", both), (ns + "a/b/end", end)]
+    assert keys(got_outer) == sorted(xs + bs, key=lambda kv: kv[1]) + last
+    assert keys(got_inner) == [*bs, last[0], last[2]]
+    assert keys(got_other) == [(ns + "c/marker", marker)]
+
+
 async def test_a_transaction_arrives_as_its_changes_at_one_revision(store: Store, ns: str) -> None:
     events = store.watch(ns, after=await store.revision())
     try:
