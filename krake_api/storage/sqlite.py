@@ -193,12 +193,13 @@ class SqliteStore(SingleOps):
         try:
             while True:
                 wake.clear()  # before reading: a commit after the read sets it again
-                rows, current = self._read(
+                rows, current, through = self._read(
                     self._engine.changes, prefix, after, last_id, WATCH_BATCH
                 )
                 for row_id, change in rows:
                     last_id, after = row_id, change.mod_revision - 1
                     yield change
+                last_id = through
                 if rows:
                     idle_since = loop.time()
                     await asyncio.sleep(0)  # a long replay must not starve the loop

@@ -76,6 +76,8 @@ SELECT l.id, l.revision, l.key, l.deleted, l.create_revision, l.value,
 FROM log l WHERE l.id > ? AND l.revision > ? AND l.key >= ? AND l.key < ? ORDER BY l.id LIMIT ?
 """
 
+FIRST_AFTER = "SELECT min(id) FROM log WHERE revision > ?"
+
 NO_LIMIT = 2**62
 
 
@@ -224,16 +226,24 @@ class Engine:
 
     def changes(
         self, prefix: str, after: int, after_id: int, limit: int
-    ) -> tuple[list[tuple[int, Change]], int]:
-        """Log rows after (`after` revision, `after_id` row) under `prefix`, with the
-        current revision; `Compacted` when part of that history is gone."""
+    ) -> tuple[list[tuple[int, Change]], int, int]:
+        """Log rows after (`after` revision, `after_id` row) under `prefix`, the
+        current revision, and the row id the log was read through: a cursor to
+        resume from, so that a watch of a quiet prefix does not scan the other
+        prefixes' rows again on every call. `after_id` 0 starts at `after`'s first
+        row (by the revision index). `Compacted` when part of that history is gone."""
         start, end = key_bounds(prefix)
         with self.transaction():
             compacted = self._meta("compacted")
             if after + 1 < compacted:
                 raise Compacted(after + 1, compacted)
+            last = self.db.execute("SELECT coalesce(max(id), 0) FROM log").fetchone()[0]
+            if after_id == 0:
+                first = self.db.execute(FIRST_AFTER, (after,)).fetchone()[0]
+                after_id = last if first is None else first - 1
             rows = self.db.execute(CHANGES, (after_id, after, start, end, limit)).fetchall()
-            return [(row[0], _change(row[1:])) for row in rows], self.revision()
+            through = rows[-1][0] if len(rows) == limit else last
+            return [(row[0], _change(row[1:])) for row in rows], self.revision(), through
 
     def compact(self, revision: int) -> None:
         with self.transaction("IMMEDIATE"):
