@@ -172,8 +172,12 @@ async def bind_all(
             return time.perf_counter() - started, controller, task
 
 
-async def steady(client: Client, rate: float, seconds: float) -> tuple[list[float], list[float]]:
-    """create -> ADDED and create -> bound latencies (s) of apps created at `rate`/s."""
+async def steady(
+    client: Client, rate: float, seconds: float
+) -> tuple[list[float], list[float], int]:
+    """create -> ADDED and create -> bound latencies (s) of apps created at `rate`/s,
+    and how many were not bound within a minute of the last creation (the
+    scheduler falls behind when it binds fewer than `rate` per second)."""
     apps = client.kind(KINDS["Application"])
     sent: dict[str, float] = {}
     added: dict[str, float] = {}
@@ -205,21 +209,17 @@ async def steady(client: Client, rate: float, seconds: float) -> tuple[list[floa
         sent[name] = time.perf_counter()
         creating.append(asyncio.create_task(apps.create(application(NS, name))))
     await asyncio.gather(*creating)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(following, timeout=max(60.0, seconds))
-    except TimeoutError:
-        missing = sorted(set(sent) - set(bound))
-        raise SystemExit(f"{len(missing)} apps not bound: {missing[:5]}") from None
     stream.cancel()
-    return [added[n] - sent[n] for n in sent], [bound[n] - sent[n] for n in sent]
+    late = len(sent) - len(bound)
+    return [added[n] - sent[n] for n in added], [bound[n] - sent[n] for n in bound], late
 
 
 def pct(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
-        if len(values) > 1
-        else values[0]
-    )
+    if q >= 1.0 or len(values) == 1:
+        return max(values)
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
 
 
 def row(name: str, measured: float, baseline: float, unit: str, target: str = "") -> None:
@@ -262,7 +262,7 @@ async def main(args: argparse.Namespace) -> None:
             progress(f"creating {args.apps} apps, then binding them")
             took, controller, task = await bind_all(client, args.apps, args.workers)
             progress(f"bound all in {took:.1f} s; steady creates")
-            floor, latencies = await steady(client, args.rate, args.steady)
+            floor, latencies, late = await steady(client, args.rate, args.steady)
             progress("direct writes")
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -278,16 +278,17 @@ async def main(args: argparse.Namespace) -> None:
             row("bind all (s) vs direct writes x N (c32)", took, writes * args.apps, "s")
             row("bind all: apps/s vs direct bind+status/s", args.apps / took, 1 / writes, "1/s")
             target = "target p99 <= 100 ms"
-            for q, label in ((0.5, "p50"), (0.99, "p99")):
+            for q, label in ((0.5, "p50"), (0.99, "p99"), (1.0, "max")):
                 name = f"create->bound {label} @{args.rate:g}/s vs create->ADDED"
                 note = target if label == "p99" else ""
-                row(name, pct(latencies, q) * 1000, pct(floor, q) * 1000, "ms", note)
-            row(
-                "create->bound max vs create->ADDED max",
-                max(latencies) * 1000,
-                max(floor) * 1000,
-                "ms",
-            )
+                if latencies:
+                    row(name, pct(latencies, q) * 1000, pct(floor, q) * 1000, "ms", note)
+            if late:
+                total = int(args.rate * args.steady)
+                print(
+                    f"{late} of {total} steady apps were not bound within a minute of the last"
+                    " creation; the percentiles above are of the bound ones only"
+                )
             await controller.scheduler.close()
 
 
