@@ -33,3 +33,7 @@ def describe(seconds: float = 1.0) -> str:
         f"machine: {stalled(seconds):.0%} of a {seconds:g} s busy loop stalled"
         f" (gaps > {GAP * 1e3:g} ms); load {one:.1f}/{five:.1f}; {os.cpu_count()} CPUs"
     )
+
+
+if __name__ == "__main__":
+    print(describe(5.0))

@@ -68,6 +68,7 @@ class Subscription:
 
     matches: Filter
     capacity: int
+    after: int = 0  # events at or before this revision are not for this watcher
     queue: asyncio.Queue[Event] = field(init=False)
     exhausted: bool = False
     scope: Scope = field(init=False)
@@ -80,6 +81,8 @@ class Subscription:
         """Queue what `event` means for this watcher; False once it is cut off."""
         if self.exhausted:
             return False
+        if event.revision <= self.after:
+            return True
         seen = self._view(event)
         if seen is None:
             return True
@@ -248,8 +251,11 @@ class WatchCache:
             else [e for e in self.ring if e.revision > resource_version]
         )
         # the backlog does not count against the live bound: a client resuming far
-        # back must still be allowed `queue_size` events of live lag on top of it
-        subscription = Subscription(matches, len(backlog) + self.queue_size)
+        # back must still be allowed `queue_size` events of live lag on top of it.
+        # A resource_version the cache has not reached yet (the client read it from a
+        # write the cache has still to apply) holds back the events up to it.
+        after = 0 if resource_version is None else resource_version
+        subscription = Subscription(matches, len(backlog) + self.queue_size, after)
         for event in backlog:
             subscription.offer(event)
         self.subscriptions.add(subscription)

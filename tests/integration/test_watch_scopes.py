@@ -82,3 +82,26 @@ async def test_scoped_watches_see_their_objects_once(store: Store) -> None:
             assert sorted(n for _, n in deleted) == wanted
     finally:
         await caches.close()
+
+
+async def test_a_resource_version_the_cache_has_not_reached_holds_back_events_up_to_it(
+    store: Store,
+) -> None:
+    """A client can hold a resource_version the cache has still to apply (it came
+    from a write's response). Watching from it must not replay that write."""
+    apps, namespace = registry.KINDS["Application"], f"ahead-{uuid.uuid4().hex[:8]}"
+    caches = streams.WatchCaches(store, bookmark_interval=60)
+    try:
+        await caches.cache(apps).ready.wait()
+        ahead = await store.revision() + 1  # the revision the next write gets
+        events = streams.events(caches, apps, streams.selection(apps, namespace, "", ""), ahead)
+        first = asyncio.create_task(anext(events))
+        written = await verbs.create(store, apps, namespace, example(apps, "x", namespace))
+        assert int(written.metadata.resource_version) == ahead
+        await verbs.create(store, apps, namespace, example(apps, "y", namespace))
+        async with asyncio.timeout(DEADLINE):
+            event = await first
+        assert event.object.metadata.name == "y"  # type: ignore[attr-defined]
+        await events.aclose()
+    finally:
+        await caches.close()
