@@ -252,6 +252,8 @@ async def main(args: argparse.Namespace) -> None:
                         api.grpc,
                         "--log-level",
                         os.environ.get("BENCH_LOG_LEVEL", "info"),
+                        "--workers",
+                        str(args.workers),
                     ],
                     env=env,
                     stderr=(directory / "controller.log").open("wb"),
@@ -278,7 +280,8 @@ async def main(args: argparse.Namespace) -> None:
                         pathlib.Path(os.environ["BENCH_LOG"]).write_text(log)
     print(
         f"{args.apps} apps at {args.rate:g}/s on {args.clusters} fake clusters, "
-        f"{args.backend} store, pods ready after {args.ready_delay:g} s"
+        f"{args.backend} store, pods ready after {args.ready_delay:g} s,"
+        f" controller workers {args.workers or 'default'}"
     )
     print(row("krake: create -> RUNNING", cooked))
     print(row("raw: server-side apply -> ready", raw))
@@ -296,4 +299,5 @@ if __name__ == "__main__":
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--ready-delay", type=float, default=0.1)
     parser.add_argument("--backend", choices=("sqlite", "etcd"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=0, help="controller workers (0: default)")
     asyncio.run(main(parser.parse_args()))
