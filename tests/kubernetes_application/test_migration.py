@@ -64,7 +64,8 @@ async def test_migration_that_never_gets_ready_is_rolled_back(
     await add_cluster(client, ns, cluster_b)
     await create_app(client, ns, "app", [deployment()])
     cluster_b.crash_loop("Deployment", "web", ns)
-    settings = Settings(migration_timeout=1.5, deletion_recheck=0.2)
+    # long enough for the test to see the attempt on B on a loaded machine
+    settings = Settings(migration_timeout=5.0, deletion_recheck=0.2)
     async with running(client, settings):
         await bind(client, ns, "app", "a")
         await app_state(client, ns, "app", State.RUNNING)
