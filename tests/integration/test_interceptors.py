@@ -154,6 +154,9 @@ async def test_a_bug_answers_internal_with_the_request_id_only(running: Server) 
     request_id = dict(await call.trailing_metadata())["x-request-id"]
     assert failed.value.code() == grpc.StatusCode.INTERNAL
     assert failed.value.details() == f"internal error; the server log has request {request_id}"
+    async with asyncio.timeout(DEADLINE):  # abort sends the status before observers run
+        while not running.finished:
+            await asyncio.sleep(0.01)
     assert running.finished[-1].code == grpc.StatusCode.INTERNAL
 
 

@@ -69,6 +69,9 @@ async def test_a_registered_cluster_goes_connecting_then_online_with_its_nodes(
     try:
         await register(client, ns, "a", member.kubeconfig)
         online = await until(in_state(client, ns, "a", State.ONLINE))
+        async with asyncio.timeout(30.0):  # the watch may deliver it after the GET saw it
+            while State.ONLINE not in seen:
+                await asyncio.sleep(0.02)
     finally:
         recording.cancel()
         await asyncio.gather(recording, return_exceptions=True)
