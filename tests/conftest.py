@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import grpc.aio
 import hypothesis
 import pytest
+from hang_report import pytest_timeout_set_timer  # noqa: F401  (a hook)
 
 from krake_api import server
 from krake_api.storage.base import Store

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import structlog
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from krake.core.v1 import metadata_pb2
 from krake_api import errors
@@ -58,6 +58,8 @@ Filter = Callable[[Message], bool]
 (namespace, name) where "" means any, promises to select nothing outside it."""
 Scope = tuple[str, str]
 ANYWHERE: Final[Scope] = ("", "")
+RETRY: Final = 1.0
+"""Seconds before a cache whose store watch failed lists again."""
 LagObserver = Callable[[Kind, float], None]
 """Told, per object written, the seconds from its `metadata.modified` to the cache."""
 
@@ -155,7 +157,10 @@ class WatchCache:
                 log.warning("watch_cache.relist", kind=self.kind.name, revision=self.revision)
             except storage.Unavailable as err:
                 log.warning("watch_cache.unavailable", kind=self.kind.name, error=str(err))
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(RETRY)
+            except Exception:  # the cache must outlive any one failure: its watches wait on it
+                log.exception("watch_cache.failed", kind=self.kind.name)
+                await asyncio.sleep(RETRY)
 
     async def _list(self) -> None:
         """Read every object at one revision; report differences from the old state."""
@@ -167,7 +172,9 @@ class WatchCache:
             )
             revision = page.revision
             for entry in page.entries:
-                fresh[entry.key] = self._decode(entry.value, entry.mod_revision)
+                obj = self._decode(entry.key, entry.value, entry.mod_revision)
+                if obj is not None:
+                    fresh[entry.key] = obj
             if not page.more:
                 break
             after = page.entries[-1].key
@@ -189,8 +196,14 @@ class WatchCache:
         for key in self.state.keys() - fresh.keys():
             self._publish(Event(DELETED, self._stamped(self.state[key], revision), revision))
 
-    def _decode(self, value: bytes, revision: int) -> Message:
-        obj = self.kind.message.FromString(value)
+    def _decode(self, key: str, value: bytes, revision: int) -> Message | None:
+        """The object stored at `key`; None for a value that is not one of this
+        kind (written by something other than Krake): logged, and treated as absent."""
+        try:
+            obj = self.kind.message.FromString(value)
+        except DecodeError:
+            log.error("watch_cache.undecodable", kind=self.kind.name, key=key, revision=revision)
+            return None
         obj.metadata.resource_version = str(revision)  # type: ignore[attr-defined]
         return obj
 
@@ -206,13 +219,15 @@ class WatchCache:
             self._advance()
             return
         previous = self.state.get(change.key)
-        if change.type is storage.ChangeType.DELETE:
+        obj = None
+        if change.type is not storage.ChangeType.DELETE:
+            obj = self._decode(change.key, change.value, change.mod_revision)
+        if obj is None:
             self.state.pop(change.key, None)
             if previous is not None:
                 gone = self._stamped(previous, change.mod_revision)
                 self._publish(Event(DELETED, gone, change.mod_revision))
         else:
-            obj = self._decode(change.value, change.mod_revision)
             self.state[change.key] = obj
             if self.on_lag is not None:
                 modified: Any = obj.metadata.modified  # type: ignore[attr-defined]

@@ -10,6 +10,11 @@ Propagation policies, as the API records them on delete (DESIGN.md §3):
   collector removes its finalizer and the API removes the owner.
 - ORPHAN (`orphan` finalizer): dependents lose their reference to the owner and
   stay; then the finalizer goes.
+For FOREGROUND and ORPHAN the dependents come from the informers, so the collector
+first waits until every informer has seen the owner's deletion revision (the
+API's bookmarks move idle ones on): a dependent created before it but not
+delivered yet would otherwise be missed, and once the owner is gone, deleted in
+the background as ownerless (orphaning) or after its owner (foreground).
 The collector only ever removes these two finalizers; other controllers'
 finalizers keep their objects (and, in the foreground, their owners) in place.
 A dependent that is also above its owner (a cycle of owner references) does not
@@ -34,6 +39,8 @@ from krake_controllers.runtime.queue import WorkQueue
 log = structlog.get_logger(__name__)
 FOREGROUND: Final = "foregroundDeletion"
 ORPHAN: Final = "orphan"
+SYNC_RECHECK: Final = 0.2
+"""Seconds between checks that the informers reached an owner's deletion."""
 
 
 def copy(obj: Any) -> Any:
@@ -58,10 +65,15 @@ class Collector:
             return Result()
         meta = obj.metadata
         if meta.HasField("deleted"):
-            if ORPHAN in meta.finalizers:
-                await self._orphan(obj)
-            elif FOREGROUND in meta.finalizers:
-                await self._foreground(obj)
+            policies = {ORPHAN: self._orphan, FOREGROUND: self._foreground}
+            policy = next((policies[f] for f in policies if f in meta.finalizers), None)
+            if policy is None:
+                return Result()
+            lagging = self.graph.behind(int(meta.resource_version))
+            if lagging:
+                log.debug("gc.owner_waits", owner=str(key), informers=lagging)
+                return Result(requeue_after=SYNC_RECHECK)
+            await policy(obj)
         elif meta.owners:
             await self._check_owners(obj)
         return Result()
@@ -112,7 +124,12 @@ class Collector:
         key = ObjectKey.of(dependent)
         if len(absent) == len(dependent.metadata.owners):
             log.info("gc.delete", object=str(key))
-            await unless_gone(self.api(key).delete(key.namespace, key.name))
+            # only the version seen ownerless: one changed since (ABORTED, retried) is
+            # judged again from its new version
+            version = dependent.metadata.resource_version
+            await unless_gone(
+                self.api(key).delete(key.namespace, key.name, resource_version=version)
+            )
             return
         new = copy(dependent)
         new.metadata.ClearField("owners")

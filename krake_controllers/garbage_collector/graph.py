@@ -73,6 +73,14 @@ class Graph:
     def kind(self, key: ObjectKey) -> Kind:
         return registry.KINDS[key.kind]
 
+    def behind(self, revision: int) -> list[str]:
+        """The kinds whose informer has not seen `revision` yet (or has not listed)."""
+        return [
+            name
+            for name, informer in self.informers.items()
+            if int(informer.resource_version or 0) < revision
+        ]
+
     def get(self, key: ObjectKey) -> Any:
         informer = self.informers.get(key.kind)
         if informer is None:

@@ -17,6 +17,7 @@ from krake_api import registry
 from krake_api.resources.verbs import PROPAGATION_FINALIZERS
 from krake_controllers import garbage_collector
 from krake_controllers.garbage_collector.collector import FOREGROUND, ORPHAN
+from krake_controllers.garbage_collector.graph import ObjectKey
 from krake_controllers.runtime.client import Client, connect
 from krake_controllers.runtime.controller import Controller
 from krake_controllers.runtime.leader import LeaderElector
@@ -149,15 +150,6 @@ async def test_orphan_leaves_dependents_without_the_reference(
     client: Client, ns: str, collector: Controller[Any]
 ) -> None:
     root, dependents = await tree(client, ns)
-    # ORPHAN reads the dependents from the collector's informers. A dependent its
-    # informer has not delivered yet when the owner is orphaned is later deleted as
-    # ownerless (a known gap, seen on a loaded CI worker); here the graph has them.
-    graph = collector.reconciler.graph
-
-    async def all_known() -> bool:
-        return len(graph.dependents(root)) == 3
-
-    await until(all_known)
     await delete(client, root, metadata_pb2.ORPHAN)
     await until(lambda: none_left(client, [root]))
     for dependent in dependents[:3]:
@@ -165,6 +157,50 @@ async def test_orphan_leaves_dependents_without_the_reference(
         assert kept is not None and list(kept.metadata.owners) == []
     lease = await exists(client, dependents[3])
     assert [o.name for o in lease.metadata.owners] == ["web"]  # other owners are untouched
+
+
+@pytest.mark.parametrize("policy", [metadata_pb2.ORPHAN, metadata_pb2.FOREGROUND])
+async def test_an_owner_waits_for_every_informer_to_reach_its_deletion(
+    client: Client, ns: str, policy: int
+) -> None:
+    """An informer that has not delivered a dependent yet holds the owner back: the
+    dependent is orphaned (not later deleted as ownerless), or deleted first."""
+    controller = garbage_collector.build(client, bookmark_interval=1.0)
+    collector, graph = controller.reconciler, controller.reconciler.graph
+    late = graph.informers["Application"]
+    running = [asyncio.create_task(i.run()) for i in controller.informers if i is not late]
+    apps = client.kind(KINDS["Application"])
+    try:
+        root, (_, db, *_) = await tree(client, ns)
+        marked = await delete(client, root, policy)
+        key, revision = ObjectKey.of(root), int(marked.metadata.resource_version)
+
+        async def seen_deleting() -> bool:
+            cached = graph.get(key)
+            return cached is not None and cached.metadata.HasField("deleted")
+
+        await until(seen_deleting)
+        # the idle informers move on with the API's bookmarks; the stopped one cannot
+        await until(lambda: asyncio.sleep(0, graph.behind(revision) == ["Application"]))
+        assert (await collector.reconcile(key)).requeue_after > 0
+        assert list((await exists(client, root)).metadata.finalizers) == list(
+            marked.metadata.finalizers
+        )
+        running.append(asyncio.create_task(late.run()))
+        await until(lambda: asyncio.sleep(0, not graph.behind(revision)))
+        assert (await collector.reconcile(key)).requeue_after == 0
+        if policy == metadata_pb2.ORPHAN:
+            assert await exists(client, root) is None
+            for name in ("web", "db"):
+                assert list((await apps.get(ns, name)).metadata.owners) == []
+        else:  # the dependents go first: db at once, web after its own lease
+            assert await exists(client, root) is not None
+            assert (await apps.get(ns, "web")).metadata.HasField("deleted")
+            assert await exists(client, db) is None
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 @pytest.mark.usefixtures("collector")

@@ -218,3 +218,25 @@ async def test_a_version_older_than_the_cache_is_out_of_range(
         async for _ in stub(channel).WatchApplications(old):
             pass
     assert too_old.value.code() == grpc.StatusCode.OUT_OF_RANGE
+
+
+async def test_a_value_that_is_no_object_is_skipped_and_the_watch_goes_on(
+    channel: grpc.aio.Channel, store: Store, ns: str
+) -> None:
+    """Something other than Krake wrote under the kind's prefix: the watch cache
+    logs it and treats the key as absent, and every other object still flows."""
+    junk = b"\x00 not a protobuf message"
+    await store.put(KIND.key(ns, "junk-before"), junk)
+    await verbs.create(store, KIND, ns, app(ns, "a"))
+    call = stub(channel).WatchApplications(api.WatchApplicationsRequest(namespace=ns))
+    try:
+        assert [(t, n) for t, n, _ in await take(call, 1)] == [(metadata_pb2.ADDED, "a")]
+        await store.put(KIND.key(ns, "junk-live"), junk)
+        await verbs.create(store, KIND, ns, app(ns, "b"))
+        await store.put(KIND.key(ns, "a"), junk)  # an object overwritten with junk is gone
+        seen = await take(call, 2)
+    finally:
+        call.cancel()
+        for name in ("junk-before", "junk-live", "a"):
+            await store.delete(KIND.key(ns, name))
+    assert [(t, n) for t, n, _ in seen] == [(metadata_pb2.ADDED, "b"), (metadata_pb2.DELETED, "a")]
