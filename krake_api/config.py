@@ -12,10 +12,12 @@ import argparse
 import os
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 import yaml
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,27 @@ class Option:
     @property
     def env(self) -> str:
         return "KRAKE_" + self.name.upper().replace("-", "_")
+
+
+def tunable(default: Any, help: str) -> Any:
+    """A dataclass field that is also a setting (see `options_of`)."""
+    return field(default=default, metadata={"help": help})
+
+
+def options_of(cls: type) -> tuple[Option, ...]:
+    """An `Option` per `tunable` field of dataclass `cls`: `metrics_ttl` is the flag
+    `--metrics-ttl`, of the default's type."""
+    return tuple(
+        Option(f.name.replace("_", "-"), str(f.default), f.metadata["help"], type(f.default))
+        for f in fields(cls)
+        if "help" in f.metadata
+    )
+
+
+def settings_of(cls: type[T], args: argparse.Namespace) -> T:
+    """An instance of `cls` from the parsed `options_of(cls)`."""
+    names = (o.name.replace("-", "_") for o in options_of(cls))
+    return cls(**{name: getattr(args, name) for name in names})
 
 
 def load(path: str, options: Sequence[Option]) -> dict[str, str]:

@@ -28,7 +28,8 @@ async def up(settings: argparse.Namespace, *, with_demo: bool = False) -> None:
             client = Client(channel)
             await demo.register(client, clusters)
             metrics = ControllerMetrics()
-            defaults = argparse.Namespace(leader_elect="false", workers=0)
+            # workloads call their complete/shutdown hooks on this very gateway
+            defaults = controllers.defaults(hook_endpoint=f"http://{api.http}")
             running = [
                 controllers.build(n, client, defaults, metrics) for n in controllers.CONTROLLERS
             ]

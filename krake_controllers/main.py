@@ -1,10 +1,12 @@
 """`krake-controller NAME`: runs one controller against the API (DESIGN.md §7).
 
 Settings come from flags, `KRAKE_*` environment variables and `--config FILE`
-(krake_api/config.py). With `--leader-elect`, replicas share a Lease named after
-the controller: all keep their informers warm, only the leader reconciles.
-SIGTERM/SIGINT: the queue takes no new keys, the workers finish the queued ones
-(up to `--grace` seconds), the lease is released.
+(krake_api/config.py): the common ones below, and each controller's own tunables
+(`TUNABLES`: the scheduler's `--stickiness`, `--reschedule-after`, ...).
+With `--leader-elect`, replicas share a Lease named after the controller: all
+keep their informers warm, only the leader reconciles. SIGTERM/SIGINT: the queue takes
+no new keys, the workers finish the queued ones (up to `--grace` seconds), the
+lease is released.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Final
 import structlog
 
 from krake_api import logs, registry
-from krake_api.config import Option, parse
+from krake_api.config import Option, options_of, parse, settings_of
 from krake_api.server import stopped
 from krake_controllers import (
     garbage_collector,
@@ -43,6 +45,12 @@ CONTROLLERS: Final[Mapping[str, Builder]] = {
     kubernetes_application.NAME: kubernetes_application.build,
     kubernetes_cluster.NAME: kubernetes_cluster.build,
 }
+TUNABLES: Final[Mapping[str, type]] = {
+    scheduler.NAME: scheduler.Settings,
+    kubernetes_application.NAME: kubernetes_application.Settings,
+    kubernetes_cluster.NAME: kubernetes_cluster.Timing,
+}
+"""The settings dataclass each controller's `build` takes as `settings=`."""
 OPTIONS: Final = (
     Option("api", "127.0.0.1:50051", "HOST:PORT of the Krake API (gRPC)"),
     Option("ca", "", "CA certificate file: use TLS"),
@@ -63,6 +71,14 @@ OPTIONS: Final = (
 )
 
 
+def defaults(**overrides: Any) -> argparse.Namespace:
+    """Every controller's settings at their defaults, but `overrides` (`krake up`
+    runs them all in one process)."""
+    options = OPTIONS + tuple(o for cls in TUNABLES.values() for o in options_of(cls))
+    values = {o.name.replace("-", "_"): o.type(o.default) for o in options}
+    return argparse.Namespace(**{**values, **overrides})
+
+
 def build(
     name: str, client: Client, settings: argparse.Namespace, metrics: ControllerMetrics
 ) -> Controller[Any]:
@@ -78,7 +94,9 @@ def build(
             retry_period=settings.retry_period,
             on_change=lambda leading: metrics.leader.labels(name).set(int(leading)),
         )
-    extra = {"workers": settings.workers} if settings.workers > 0 else {}
+    extra: dict[str, Any] = {"workers": settings.workers} if settings.workers > 0 else {}
+    if name in TUNABLES:
+        extra["settings"] = settings_of(TUNABLES[name], settings)
     return CONTROLLERS[name](client, elector=elector, metrics=metrics, **extra)
 
 
@@ -128,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         known = ", ".join(sorted(CONTROLLERS))
         sys.exit(f"usage: krake-controller NAME [options]; NAME is one of: {known}")
     name = args.pop(0)
-    settings = parse(f"krake-controller {name}", f"Krake's {name} controller", OPTIONS, args)
+    options = OPTIONS + (options_of(TUNABLES[name]) if name in TUNABLES else ())
+    settings = parse(f"krake-controller {name}", f"Krake's {name} controller", options, args)
     logs.configure(settings.log_level, settings.log_format)
     asyncio.run(run(name, settings))

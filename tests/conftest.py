@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import grpc.aio
 import hypothesis
 import pytest
-from hang_report import pytest_timeout_set_timer  # noqa: F401  (a hook)
+from hang_report import HUNG, pytest_timeout_set_timer  # noqa: F401  (a hook)
 
 from krake_api import server
 from krake_api.storage.base import Store
@@ -76,10 +76,18 @@ async def channel(api_target: str) -> AsyncIterator[grpc.aio.Channel]:
 
 
 @pytest.fixture(autouse=True)
-async def no_leaked_tasks() -> AsyncIterator[None]:
-    """Fail a test that leaves asyncio tasks running behind it."""
+async def no_leaked_tasks(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running behind it (one that hung has
+    failed already: its tasks are cancelled, for its retry)."""
     before = asyncio.all_tasks()
     yield
+    if request.node.stash.get(HUNG, False):
+        hung = asyncio.all_tasks() - before - {asyncio.current_task()}
+        for task in hung:
+            task.cancel()
+        if hung:
+            await asyncio.wait(hung, timeout=5.0)
+        return
     deadline = asyncio.get_running_loop().time() + 2.0
     while True:
         leaked = {t for t in asyncio.all_tasks() - before if not t.done()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import io
+import os
 import signal
 import sys
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 import pytest
 
 BACKSTOP = 60.0
+HUNG = pytest.StashKey[bool]()
+"""Set on a test that timed out: its teardown cancels the tasks it left behind."""
 
 
 def _task_stacks() -> str:
@@ -52,7 +55,10 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
 
     def expired(signum: int, frame: Any) -> None:
         __tracebackhide__ = True
+        item.stash[HUNG] = True
         stacks = _task_stacks()
+        banner = f"\n+++ {item.nodeid}: timeout, asyncio tasks:\n"
+        os.write(_terminal_fd(item.config), (banner + stacks).encode())  # even if retried
         pytest.fail(f"Timeout > {settings.timeout} s; asyncio tasks:\n{stacks}", pytrace=False)
 
     def cancel() -> None:

@@ -6,24 +6,19 @@ changed) for the applications scheduled to or running on it (and to connect to a
 new cluster ahead of need, or to drop a deleted one's connection); every change of an
 object carrying an application's label on a member cluster (members.py).
 
-The API gateway address that workloads call the complete/shutdown hooks on comes
-from `KRAKE_HOOK_ENDPOINT` (default `http://127.0.0.1:8080`).
+The API gateway address that workloads call the complete/shutdown hooks on is the
+`--hook-endpoint` setting (env `KRAKE_HOOK_ENDPOINT`, default `http://127.0.0.1:8080`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterable
 from typing import Any
 
 from krake_api import registry
 from krake_controllers.kubernetes_application.members import MemberWatches
-from krake_controllers.kubernetes_application.reconciler import (
-    DEFAULT_HOOK_ENDPOINT,
-    Reconciler,
-    Settings,
-)
+from krake_controllers.kubernetes_application.reconciler import Reconciler, Settings
 from krake_controllers.runtime.client import Client
 from krake_controllers.runtime.controller import Controller
 from krake_controllers.runtime.informer import DELETED, Event, Informer, key_of
@@ -66,9 +61,7 @@ def build(
     settings: Settings | None = None,
     bookmark_interval: float = 10.0,
 ) -> ApplicationController:
-    if settings is None:
-        endpoint = os.environ.get("KRAKE_HOOK_ENDPOINT", DEFAULT_HOOK_ENDPOINT)
-        settings = Settings(hook_endpoint=endpoint)
+    settings = settings or Settings()
     apps = Informer(
         client.kind(registry.KINDS["Application"]),
         indexers={UID_INDEX: by_uid, CLUSTER_INDEX: by_cluster},
@@ -111,3 +104,6 @@ def build(
     )
     controller.reconciler = reconciler
     return controller
+
+
+__all__ = ["NAME", "Settings", "build"]

@@ -28,6 +28,7 @@ from kubernetes.config.config_exception import ConfigException
 from krake.core.v1 import metadata_pb2
 from krake.kubernetes.v1 import kubernetes_pb2
 from krake_api import registry
+from krake_api.config import tunable
 from krake_api.structs import to_dict, to_struct
 from krake_controllers.kube.connection import Connections, KubeError
 from krake_controllers.kubernetes_application import schemas, statuses
@@ -80,9 +81,13 @@ def cluster_key(ref: Any, namespace: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    hook_endpoint: str = DEFAULT_HOOK_ENDPOINT  # the API gateway, as workloads reach it
-    migration_timeout: float = 300.0  # seconds the new cluster gets to become ready
-    deletion_recheck: float = 5.0  # seconds between checks while objects are going
+    hook_endpoint: str = tunable(
+        DEFAULT_HOOK_ENDPOINT, "the API gateway's URL as workloads reach it (complete hook)"
+    )
+    migration_timeout: float = tunable(
+        300.0, "seconds the new cluster gets to run a migrating app before rollback"
+    )
+    deletion_recheck: float = tunable(5.0, "seconds between checks while objects are going")
 
 
 class Reconciler:

@@ -47,13 +47,13 @@ def build(
     workers: int = 4,
     elector: LeaderElector | None = None,
     metrics: ControllerMetrics | None = None,
-    timing: Timing | None = None,
+    settings: Timing | None = None,
     bookmark_interval: float = 10.0,
 ) -> ClusterController:
     informer = Informer(client.kind(registry.KINDS["Cluster"]), bookmark_interval=bookmark_interval)
     queue: WorkQueue[str] = WorkQueue()
     informer.add_handler(lambda event: queue.add(event.key))
-    monitors = Monitors(queue.add, timing or Timing())
+    monitors = Monitors(queue.add, settings or Timing())
     metrics = metrics or ControllerMetrics()
     metrics.registry.register(MonitorStates(monitors))
     controller = ClusterController(

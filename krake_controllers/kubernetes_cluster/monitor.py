@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from krake.core.v1 import metadata_pb2
+from krake_api.config import tunable
 from krake_controllers.kube.connection import Connection, KubeError, Unreachable
 from krake_controllers.kubernetes_cluster import discovery, health, paths
 from krake_controllers.kubernetes_cluster.mirror import Mirror
@@ -41,14 +42,16 @@ FORBIDDEN_OR_ABSENT = frozenset({401, 403, 404})
 class Timing:
     """The monitors' tunables (tests shorten them)."""
 
-    # Seconds between reachability probes while the cluster answers.
-    probe_interval: float = 10.0
+    probe_interval: float = tunable(
+        10.0, "seconds between reachability probes while a cluster answers"
+    )
     # Waits between connection attempts while it does not.
     backoff: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=60.0))
     # (connect, read) seconds for one request.
     timeout: tuple[float, float] = (3.0, 10.0)
-    # Server-side lifetime of one watch request (it is then reopened).
-    watch_seconds: int = 240
+    watch_seconds: int = tunable(
+        240, "server-side lifetime of one watch of a cluster's nodes (then reopened)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,3 +79,6 @@ def build(
     )
     controller.scheduler = scheduler
     return controller
+
+
+__all__ = ["NAME", "Settings", "build"]

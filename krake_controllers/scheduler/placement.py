@@ -9,6 +9,7 @@ about it. The scheduler and PreviewApplicationPlacement call the same functions.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,10 +56,20 @@ def evaluate(
         )
         for target in targets
     ]
-    evaluations.sort(
-        key=lambda e: scoring.rank_key(subject, e.target, e.eligible, e.score, e.total)
+    keyed = sorted(
+        (
+            (scoring.rank_key(subject, e.target, e.eligible, e.score, e.total), e)
+            for e in evaluations
+        ),
+        key=lambda pair: pair[0],
     )
-    return evaluations
+    ranked: list[Evaluation] = []
+    for _, run in itertools.groupby(keyed, key=lambda pair: pair[0]):
+        tied = [e for _, e in run]
+        if len(tied) > 1:
+            tied.sort(key=lambda e: scoring.tie_break(subject, e.target))
+        ranked.extend(tied)
+    return ranked
 
 
 def best(evaluations: Sequence[Evaluation]) -> Evaluation | None:

@@ -56,14 +56,8 @@ def tie_break(subject: Subject, target: Target) -> int:
 
 def rank_key(
     subject: Subject, target: Target, eligible: bool, result: Score, total: float
-) -> tuple[bool, int, bool, float, bool, int]:
-    """Sort ascending with this key for best first."""
+) -> tuple[bool, int, bool, float, bool]:
+    """Sort ascending with this key, then by `tie_break` among equal keys, for best
+    first (the hash is only worth computing for ties)."""
     current = bool(subject.current) and target.key == subject.current
-    return (
-        not eligible,
-        target.tier,
-        not result.has_metrics,
-        -total,
-        not current,
-        tie_break(subject, target),
-    )
+    return (not eligible, target.tier, not result.has_metrics, -total, not current)

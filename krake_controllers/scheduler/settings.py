@@ -1,9 +1,12 @@
-"""The scheduler's tunables, with the defaults the issue fixes."""
+"""The scheduler's tunables, with the defaults the issue fixes; each is also a
+`krake-controller scheduler` flag (`--metrics-ttl`, env KRAKE_METRICS_TTL)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from krake_api.config import tunable
 
 STICKINESS: Final = 0.1
 RESCHEDULE_AFTER: Final = 60.0
@@ -12,14 +15,17 @@ METRICS_TTL: Final = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    # Score bonus of the candidate a resource already runs on: a move needs a
-    # candidate better by more than this.
-    stickiness: float = STICKINESS
-    # Seconds between re-evaluations of every bound application.
-    reschedule_after: float = RESCHEDULE_AFTER
-    # Seconds a provider's answer (value or failure) for one metric is reused.
-    metrics_ttl: float = METRICS_TTL
-    # Seconds one request to a metrics provider may take.
-    fetch_timeout: float = 5.0
-    # Candidates kept in a stored status.placement (PreviewPlacement returns all).
-    recorded_candidates: int = 20
+    stickiness: float = tunable(
+        STICKINESS,
+        "score bonus of the cluster a resource runs on: a move needs one better by more",
+    )
+    reschedule_after: float = tunable(
+        RESCHEDULE_AFTER, "seconds between re-evaluations of every bound application"
+    )
+    metrics_ttl: float = tunable(
+        METRICS_TTL, "seconds a provider's answer (value or failure) for a metric is reused"
+    )
+    fetch_timeout: float = tunable(5.0, "seconds one request to a metrics provider may take")
+    recorded_candidates: int = tunable(
+        20, "candidates kept in a stored status.placement (a preview returns all)"
+    )

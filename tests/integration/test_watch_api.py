@@ -80,6 +80,7 @@ async def test_watch_lists_then_follows(channel: grpc.aio.Channel, store: Store,
     assert revisions[2] > revisions[1] and deleted.metadata.HasField("deleted")  # type: ignore[attr-defined]
 
 
+@pytest.mark.timeout(DEADLINE * 6 + 120)  # above its own bound, which says more
 async def test_resuming_from_the_last_version_loses_and_repeats_nothing(
     channel: grpc.aio.Channel, store: Store, ns: str
 ) -> None:

@@ -32,7 +32,7 @@ async def controller_running(
     client: Client, timing: Timing = FAST, **options: Any
 ) -> AsyncIterator[kubernetes_cluster.ClusterController]:
     """The controller, in this process, synced; drained and stopped on exit."""
-    controller = kubernetes_cluster.build(client, timing=timing, bookmark_interval=1.0, **options)
+    controller = kubernetes_cluster.build(client, settings=timing, bookmark_interval=1.0, **options)
     task = asyncio.create_task(controller.run())
     try:
         async with asyncio.timeout(DEADLINE):

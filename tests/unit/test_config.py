@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pathlib
 
+import grpc.aio
 import pytest
 
-from krake_api.config import Option, parse
+from krake_api.config import Option, options_of, parse, settings_of
+from krake_controllers.main import OPTIONS as CONTROLLER_OPTIONS
+from krake_controllers.main import TUNABLES, build
+from krake_controllers.runtime.client import Client
+from krake_controllers.runtime.metrics import ControllerMetrics
 
 OPTIONS = (
     Option("storage", "sqlite:///./krake.db", "where"),
@@ -75,3 +80,25 @@ def test_a_missing_file_is_an_error() -> None:
     with pytest.raises(SystemExit) as refused:
         settings(["--config", "/nonexistent/krake.yaml"])
     assert "/nonexistent/krake.yaml" in str(refused.value)
+
+
+def changed(option: Option) -> str:
+    """A value other than `option`'s default, of its type."""
+    if option.type is str:
+        return option.default + "-changed"
+    return str(option.type(option.default) * 2 + 1)
+
+
+@pytest.mark.parametrize("name", sorted(TUNABLES))
+async def test_each_controller_takes_its_tunables_from_flags_and_environment(name: str) -> None:
+    first, *rest = tunables = options_of(TUNABLES[name])
+    argv = [arg for option in rest for arg in (f"--{option.name}", changed(option))]
+    parsed = parse(
+        "krake-controller", name, CONTROLLER_OPTIONS + tunables, argv, {first.env: changed(first)}
+    )
+    made = settings_of(TUNABLES[name], parsed)
+    for option in tunables:
+        assert getattr(made, option.name.replace("-", "_")) == option.type(changed(option))
+    async with grpc.aio.insecure_channel("127.0.0.1:1") as channel:  # never called
+        controller = build(name, Client(channel), parsed, ControllerMetrics())
+    assert controller.name == name

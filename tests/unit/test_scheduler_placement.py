@@ -332,6 +332,36 @@ def test_ties_break_deterministically_and_spread_over_subjects() -> None:
     assert len(set(chosen.values())) >= 8  # not every app on the same cluster
 
 
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["", "a", "b"]), st.booleans(), st.sampled_from([0.2, 0.7])),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(0, 40),
+)
+def test_the_ranking_is_the_full_order_with_the_hash_breaking_ties(
+    shapes: list[tuple[str, bool, float]], on: int
+) -> None:
+    """The hash is computed only among equal keys; the order must be the same as
+    sorting by (key, hash) over every candidate."""
+    targets = [
+        cluster(f"c{i}", metrics={metric: 1} if metric else None, state=ONLINE if up else 0)
+        for i, (metric, up, _) in enumerate(shapes)
+    ]
+    readings = values(a=shapes[0][2], b=0.7)
+    subject = app(on=f"c{on}")
+    ranked = rank(subject, targets, readings)
+
+    def full(e: placement.Evaluation) -> tuple[object, ...]:
+        key = scoring.rank_key(subject, e.target, e.eligible, e.score, e.total)
+        return (*key, scoring.tie_break(subject, e.target))
+
+    assert names(ranked) == names(sorted(ranked, key=full))
+    assert sorted(names(ranked)) == sorted(t.ref.name for t in targets)
+
+
 # --- explanations -------------------------------------------------------------------
 
 
