@@ -113,7 +113,7 @@ class Controller(Generic[K]):
             outcome = "requeue" if result.requeue_after else "success"
             self.queue.forget(key)
             if result.requeue_after:
-                self.queue.add_after(key, result.requeue_after)
+                self.queue.add_after(key, result.requeue_after, periodic=True)
         finally:
             self.queue.done(key)
             self.metrics.reconciled(self.name, outcome, time.perf_counter() - started)

@@ -6,6 +6,11 @@
   the change is processed after the current reconcile, not concurrently with it.
 - `add_after(key, delay)` adds the key later; of several pending delays for one key
   the earliest wins.
+- Periodic re-checks (`add_after(..., periodic=True)`, a reconcile's
+  `requeue_after`) wait in a second lane, behind every change: a thousand apps due
+  for re-evaluation do not delay the one just created. A change to a key waiting
+  there moves it to the first lane; one periodic key is still handed out after
+  every `FAIRNESS` changes, so that a flood of changes cannot starve re-checks.
 - `add_rate_limited(key)` is `add_after` with the limiter's delay: per-key
   exponential backoff (5 ms doubling to 5 min by default) and a global token bucket
   (10 per second, burst 100), whichever is later. `forget(key)` resets the key's
@@ -17,12 +22,12 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+FAIRNESS: Final = 10
 
 
 @dataclass
@@ -70,7 +75,9 @@ class RateLimiter(Generic[K]):
 class WorkQueue(Generic[K]):
     def __init__(self, limiter: RateLimiter[K] | None = None) -> None:
         self.limiter: RateLimiter[K] = limiter or RateLimiter()
-        self._queue: collections.deque[K] = collections.deque()
+        self._queue: dict[K, None] = {}  # changes, in order (an ordered set)
+        self._periodic: dict[K, None] = {}  # periodic re-checks, in order
+        self._served_ahead = 0  # changes handed out while re-checks waited
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._timers: dict[K, asyncio.TimerHandle] = {}
@@ -80,22 +87,27 @@ class WorkQueue(Generic[K]):
         self.shutting_down = False
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._periodic)
 
-    def add(self, key: K) -> None:
-        if self.shutting_down or key in self._dirty:
+    def add(self, key: K, *, periodic: bool = False) -> None:
+        if self.shutting_down:
+            return
+        if key in self._dirty:
+            if not periodic and key in self._periodic:  # a change overtakes its re-check
+                del self._periodic[key]
+                self._queue[key] = None
             return
         self._dirty.add(key)
         if key in self._processing:
             return  # `done` queues it again
-        self._queue.append(key)
+        (self._periodic if periodic else self._queue)[key] = None
         self._wake()
 
-    def add_after(self, key: K, delay: float) -> None:
+    def add_after(self, key: K, delay: float, *, periodic: bool = False) -> None:
         if self.shutting_down:
             return
         if delay <= 0:
-            self.add(key)
+            self.add(key, periodic=periodic)
             return
         loop = asyncio.get_running_loop()
         pending = self._timers.get(key)
@@ -103,11 +115,11 @@ class WorkQueue(Generic[K]):
             if pending.when() <= loop.time() + delay:
                 return
             pending.cancel()
-        self._timers[key] = loop.call_later(delay, self._fire, key)
+        self._timers[key] = loop.call_later(delay, self._fire, key, periodic)
 
-    def _fire(self, key: K) -> None:
+    def _fire(self, key: K, periodic: bool) -> None:
         self._timers.pop(key, None)
-        self.add(key)
+        self.add(key, periodic=periodic)
 
     def add_rate_limited(self, key: K) -> None:
         self.add_after(key, self.limiter.when(key, asyncio.get_running_loop().time()))
@@ -120,13 +132,19 @@ class WorkQueue(Generic[K]):
 
     async def get(self) -> K | None:
         """The next key to process, or None once shut down and empty."""
-        while not self._queue:
+        while not self._queue and not self._periodic:
             if self.shutting_down:
                 return None
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             await waiter
-        key = self._queue.popleft()
+        lane = self._queue
+        if not lane or (self._periodic and self._served_ahead >= FAIRNESS):
+            lane, self._served_ahead = self._periodic, 0
+        elif self._periodic:
+            self._served_ahead += 1
+        key = next(iter(lane))
+        del lane[key]
         self._processing.add(key)
         self._dirty.discard(key)
         self._idle.clear()
@@ -135,7 +153,7 @@ class WorkQueue(Generic[K]):
     def done(self, key: K) -> None:
         self._processing.discard(key)
         if key in self._dirty:
-            self._queue.append(key)
+            self._queue[key] = None
             self._wake()
         if not self._processing:
             self._idle.set()

@@ -1,16 +1,18 @@
 """Placement: the pure function from a subject, its candidate targets and the metric
 readings to a ranked, explained `Placement` (no I/O, no clock of its own).
 
-`evaluate` filters and scores every target and ranks them best first; `explain`
-turns the ranking into the `krake.core.v1.Placement` message (the best `limit`
-candidates, the rest counted in `omitted_candidates`); `decide` says what to do
-about it. The scheduler and PreviewApplicationPlacement call the same functions.
+`evaluate` filters and scores every target (`judge`: the same for every subject
+with the same constraints, so callers may share it) and ranks them best first for
+one subject (`rank`); `explain` turns the ranking into the `krake.core.v1.Placement`
+message (the best `limit` candidates, the rest counted in `omitted_candidates`);
+`decide` says what to do about it. The scheduler and PreviewApplicationPlacement
+call the same functions.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import bisect
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +37,77 @@ class Evaluation:
         self.total = self.score.base + self.stickiness
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """Every target filtered and scored, without stickiness, for any subject with
+    the same constraints (`constraints`), in the order of the ranking key minus the
+    tie-break: what many subjects share, computed once."""
+
+    evaluations: tuple[Evaluation, ...]
+    keys: tuple[scoring.RankKey, ...]  # each evaluation's key, as if not current
+    index: Mapping[str, int]  # target key -> position
+
+
+def constraints(subject: Subject) -> Hashable:
+    """What the filters read from a subject: equal for subjects they judge alike."""
+    return (subject.labels, subject.metrics, subject.custom_resources)
+
+
+def judge(
+    subject: Subject,
+    targets: Iterable[Target],
+    readings: Readings,
+    filters: Sequence[Filter],
+    *,
+    scores: Mapping[str, scoring.Score] | None = None,
+) -> Judged:
+    """`scores` (by target key) are the targets' scores over the same `readings`,
+    when the caller has them already (they do not depend on the subject)."""
+    evaluations = [
+        Evaluation(
+            target,
+            tuple([check(subject, target, readings) for check in filters]),
+            scores[target.key] if scores is not None else scoring.score(target, readings),
+            0.0,
+        )
+        for target in targets
+    ]
+    keyed = sorted(
+        ((scoring.rank_key(e.target, e.eligible, e.score, e.total), e) for e in evaluations),
+        key=lambda pair: pair[0],
+    )
+    return Judged(
+        tuple(e for _, e in keyed),
+        tuple(k for k, _ in keyed),
+        {e.target.key: i for i, (_, e) in enumerate(keyed)},
+    )
+
+
+def rank(subject: Subject, judged: Judged, *, stickiness: float) -> list[Evaluation]:
+    """`judged` in `subject`'s order, best first (see `scoring` for the order): its
+    current target moved up by the stickiness bonus, ties broken by its hash."""
+    evaluations, keys = list(judged.evaluations), list(judged.keys)
+    at = judged.index.get(subject.current) if subject.current else None
+    if at is not None:
+        was = evaluations.pop(at)
+        keys.pop(at)
+        bonus = scoring.bonus(subject, was.target, stickiness)
+        moved = Evaluation(was.target, was.verdicts, was.score, bonus)
+        key = scoring.rank_key(moved.target, moved.eligible, moved.score, moved.total, True)
+        where = bisect.bisect_left(keys, key)
+        evaluations.insert(where, moved)
+        keys.insert(where, key)
+    start = 0
+    for end in range(1, len(keys) + 1):
+        if end == len(keys) or keys[end] != keys[start]:
+            if end - start > 1:
+                evaluations[start:end] = sorted(
+                    evaluations[start:end], key=lambda e: scoring.tie_break(subject, e.target)
+                )
+            start = end
+    return evaluations
+
+
 def evaluate(
     subject: Subject,
     targets: Iterable[Target],
@@ -44,32 +117,9 @@ def evaluate(
     stickiness: float,
     scores: Mapping[str, scoring.Score] | None = None,
 ) -> list[Evaluation]:
-    """Every target filtered and scored, best first (see `scoring` for the order).
-    `scores` (by target key) are the targets' scores over the same `readings`,
-    when the caller has them already (they do not depend on the subject)."""
-    evaluations = [
-        Evaluation(
-            target,
-            tuple([check(subject, target, readings) for check in filters]),
-            scores[target.key] if scores is not None else scoring.score(target, readings),
-            scoring.bonus(subject, target, stickiness),
-        )
-        for target in targets
-    ]
-    keyed = sorted(
-        (
-            (scoring.rank_key(subject, e.target, e.eligible, e.score, e.total), e)
-            for e in evaluations
-        ),
-        key=lambda pair: pair[0],
-    )
-    ranked: list[Evaluation] = []
-    for _, run in itertools.groupby(keyed, key=lambda pair: pair[0]):
-        tied = [e for _, e in run]
-        if len(tied) > 1:
-            tied.sort(key=lambda e: scoring.tie_break(subject, e.target))
-        ranked.extend(tied)
-    return ranked
+    """Every target filtered and scored, best first: `judge`, then `rank`."""
+    judged = judge(subject, targets, readings, filters, scores=scores)
+    return rank(subject, judged, stickiness=stickiness)
 
 
 def best(evaluations: Sequence[Evaluation]) -> Evaluation | None:

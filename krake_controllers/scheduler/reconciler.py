@@ -102,14 +102,8 @@ class Scheduler:
         if seen is not None and (version < seen[0] or seen == inputs):
             return  # the cache has not caught up with our own write yet, or nothing changed
         subject = views.application_subject(app)
-        ranked = placement.evaluate(
-            subject,
-            snapshot.targets,
-            readings,
-            filters.CLUSTER_FILTERS,
-            stickiness=self.settings.stickiness,
-            scores=snapshot.scores(readings),
-        )
+        judged = snapshot.judged(subject, readings, filters.CLUSTER_FILTERS)
+        ranked = placement.rank(subject, judged, stickiness=self.settings.stickiness)
         decision = placement.decide(subject, ranked)
         found = placement.explain(
             ranked,

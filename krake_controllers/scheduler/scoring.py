@@ -54,10 +54,13 @@ def tie_break(subject: Subject, target: Target) -> int:
     return int.from_bytes(digest, "big")
 
 
+RankKey = tuple[bool, int, bool, float, bool]
+
+
 def rank_key(
-    subject: Subject, target: Target, eligible: bool, result: Score, total: float
-) -> tuple[bool, int, bool, float, bool]:
+    target: Target, eligible: bool, result: Score, total: float, current: bool = False
+) -> RankKey:
     """Sort ascending with this key, then by `tie_break` among equal keys, for best
-    first (the hash is only worth computing for ties)."""
-    current = bool(subject.current) and target.key == subject.current
+    first (the hash is only worth computing for ties). `current`: the target the
+    subject is bound to."""
     return (not eligible, target.tier, not result.has_metrics, -total, not current)

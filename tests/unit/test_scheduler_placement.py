@@ -355,7 +355,8 @@ def test_the_ranking_is_the_full_order_with_the_hash_breaking_ties(
     ranked = rank(subject, targets, readings)
 
     def full(e: placement.Evaluation) -> tuple[object, ...]:
-        key = scoring.rank_key(subject, e.target, e.eligible, e.score, e.total)
+        current = e.target.key == subject.current
+        key = scoring.rank_key(e.target, e.eligible, e.score, e.total, current)
         return (*key, scoring.tie_break(subject, e.target))
 
     assert names(ranked) == names(sorted(ranked, key=full))

@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from krake_controllers.runtime.queue import RateLimiter, TokenBucket, WorkQueue
+from krake_controllers.runtime.queue import FAIRNESS, RateLimiter, TokenBucket, WorkQueue
 
 KEYS = st.sampled_from("abcde")
 OPS = st.lists(
     st.one_of(
         st.tuples(st.just("add"), KEYS),
+        st.tuples(st.just("periodic"), KEYS),
         st.tuples(st.just("get"), st.just("")),
         st.tuples(st.just("done"), st.integers(0, 10)),
     ),
@@ -26,9 +27,9 @@ async def run_sequence(ops: list[tuple[str, object]]) -> None:
     in_flight: list[str] = []
     unseen: set[str] = set()  # keys added since the last time a worker picked them up
     for op, arg in ops:
-        if op == "add":
+        if op in ("add", "periodic"):
             assert isinstance(arg, str)
-            queue.add(arg)
+            queue.add(arg, periodic=op == "periodic")
             unseen.add(arg)
         elif op == "get" and len(queue):
             key = await queue.get()
@@ -38,7 +39,7 @@ async def run_sequence(ops: list[tuple[str, object]]) -> None:
         elif op == "done" and in_flight:
             assert isinstance(arg, int)
             queue.done(in_flight.pop(arg % len(in_flight)))
-        assert len(queue) == len(set(queue._queue))  # queued at most once
+        assert not set(queue._queue) & set(queue._periodic)  # queued at most once
     for key in in_flight:
         queue.done(key)
     while len(queue):  # every change is processed after it was made: nothing lost
@@ -65,6 +66,25 @@ async def test_a_key_added_while_processing_comes_back_after_done() -> None:
     assert len(queue) == 0  # not handed out while in progress
     queue.done("k")
     assert len(queue) == 1 and await queue.get() == "k"
+
+
+async def test_periodic_re_checks_wait_behind_changes_but_are_not_starved() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    for key in ("p1", "p2", "p3"):
+        queue.add(key, periodic=True)
+    for i in range(2 * FAIRNESS + 2):
+        queue.add(f"c{i}")
+    queue.add("p3")  # a change to a key waiting for its re-check: it moves up
+    order = []
+    while len(queue):
+        key = await queue.get()
+        assert key is not None
+        order.append(key)
+        queue.done(key)
+    changes = [f"c{i}" for i in range(2 * FAIRNESS + 2)] + ["p3"]
+    assert [k for k in order if k != "p1" and k != "p2"] == changes
+    assert order.index("p1") == FAIRNESS and order.index("p2") == 2 * FAIRNESS + 1
+    assert order[-1] == "p3"
 
 
 async def test_the_earliest_delay_wins_and_fires() -> None:
