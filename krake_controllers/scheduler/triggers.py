@@ -10,6 +10,9 @@
 - A Metric or metrics provider change queues the Applications, Clusters and Clouds
   of its namespace (a global one: of every namespace, and every GlobalCloud).
 Periodic re-evaluation comes from the reconciler's `requeue_after`.
+While the informers first list, nothing is queued for other objects: every object
+is queued by its own first event, and the workers start once all have listed (so
+that starting over C clusters and A apps queues A keys, not C x A).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def application_changed(event: Event) -> bool:
 class Triggers:
     def __init__(self, caches: Caches, queue: WorkQueue[Key], snapshots: Snapshots) -> None:
         self.caches, self.queue, self.snapshots = caches, queue, snapshots
+        self.synced = False  # every informer has listed once
 
     def install(self) -> None:
         table: dict[str, Handler] = {
@@ -64,6 +68,10 @@ class Triggers:
 
     def queue_all(self, kind: str, namespace: str) -> None:
         """Every cached object of `kind` in `namespace` ("": in every namespace)."""
+        if not self.synced:
+            self.synced = all(i.synced.is_set() for i in self.caches.informers.values())
+            if not self.synced:
+                return
         found = self.caches.in_namespace(kind, namespace) if namespace else self.caches.every(kind)
         for obj in found:
             self.queue.add(Key.of(obj))
