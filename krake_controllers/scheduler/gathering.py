@@ -47,27 +47,61 @@ class DictLookup:
         return self.providers.get((namespace, name))
 
 
-async def reading(key: MetricKey, lookup: Lookup, fetcher: Fetcher) -> Reading:
+Source = tuple[Any, Any]  # (Metric, provider)
+
+
+def source(key: MetricKey, lookup: Lookup) -> Source | Reading:
+    """The metric and its provider, or the failed Reading saying which is missing."""
     metric = lookup.metric(key)
     if metric is None or metric.metadata.HasField("deleted"):
         return failed(UNKNOWN_METRIC, f"{key} does not exist")
-    source = metric.spec.provider
-    provider = lookup.provider(key.namespace, source.name)
+    name = metric.spec.provider.name
+    provider = lookup.provider(key.namespace, name)
     if provider is None:
         kind = "MetricsProvider" if key.namespace else "GlobalMetricsProvider"
-        return failed(UNKNOWN_METRICS_PROVIDER, f"{kind} {source.name!r} of {key} does not exist")
-    try:
-        value = await fetcher.value(provider, source.metric)
-    except MetricFailure as err:
-        return failed(err.code, f"{key}: {err.message}")
+        return failed(UNKNOWN_METRICS_PROVIDER, f"{kind} {name!r} of {key} does not exist")
+    return metric, provider
+
+
+def outcome(key: MetricKey, metric: Any, value: float | MetricFailure) -> Reading:
+    if isinstance(value, MetricFailure):
+        return failed(value.code, f"{key}: {value.message}")
     result = normalize(metric.spec, value)
     return result if result.usable else failed(result.code, f"{key}: {result.message}")
+
+
+async def reading(key: MetricKey, lookup: Lookup, fetcher: Fetcher) -> Reading:
+    found = source(key, lookup)
+    if isinstance(found, Reading):
+        return found
+    metric, provider = found
+    try:
+        value = await fetcher.value(provider, metric.spec.provider.metric)
+    except MetricFailure as err:
+        return outcome(key, metric, err)
+    return outcome(key, metric, value)
 
 
 async def read(
     keys: Iterable[MetricKey], lookup: Lookup, fetcher: Fetcher
 ) -> dict[MetricKey, Reading]:
-    """A Reading for every distinct key, fetched concurrently."""
+    """A Reading for every distinct key: those the fetcher has cached at once, the
+    others fetched concurrently."""
     unique = list(dict.fromkeys(keys))
-    found = await asyncio.gather(*(reading(key, lookup, fetcher) for key in unique))
-    return dict(zip(unique, found, strict=True))
+    known: dict[MetricKey, Reading] = {}
+    pending = []
+    for key in unique:
+        found = source(key, lookup)
+        if isinstance(found, Reading):
+            known[key] = found
+            continue
+        metric, provider = found
+        cached = fetcher.settled(provider, metric.spec.provider.metric)
+        if cached is None:
+            pending.append(key)
+        else:
+            known[key] = outcome(key, metric, cached)
+    if pending:
+        fetched = await asyncio.gather(*(reading(key, lookup, fetcher) for key in pending))
+        known.update(zip(pending, fetched, strict=True))
+    return {key: known[key] for key in unique}

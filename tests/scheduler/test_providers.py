@@ -157,3 +157,23 @@ async def test_one_fetch_per_metric_and_ttl_with_failures_cached_too() -> None:
             assert await fetcher.value(changed, "m") == 0.7 and prometheus.requests == 4
     finally:
         await fetcher.close()
+
+
+async def test_settled_gives_only_fresh_known_outcomes_as_value_would() -> None:
+    now = [0.0]
+    fetcher = Fetcher(ttl=10.0, timeout=2.0, clock=lambda: now[0])
+    try:
+        async with FakePrometheus({"m": 0.5}) as prometheus:
+            source = provider(prometheus=core_pb2.MetricsProvider.Prometheus(url=prometheus.url))
+            assert fetcher.settled(source, "m") is None  # never fetched
+            assert await fetcher.value(source, "m") == 0.5
+            assert fetcher.settled(source, "m") == 0.5 and prometheus.requests == 1
+            now[0] = 10.0
+            assert fetcher.settled(source, "m") is None  # expired: value would fetch
+            prometheus.unavailable = True
+            code = (await failure(fetcher, source, "m")).code
+            settled = fetcher.settled(source, "m")
+            assert isinstance(settled, MetricFailure) and settled.code == code
+            assert prometheus.requests == 2
+    finally:
+        await fetcher.close()

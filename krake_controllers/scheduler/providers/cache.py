@@ -64,6 +64,17 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
+    def settled(self, provider: Any, metric: str) -> float | MetricFailure | None:
+        """The cached outcome of `value`, when it is fresh and known already (None:
+        `value` would fetch or wait): a caller with many cached metrics needs no task."""
+        entry = self._entries.get((provider_id(provider), metric))
+        if entry is None or entry.expires <= self.clock() or not entry.outcome.done():
+            return None
+        failure = entry.outcome.exception()
+        if failure is None:
+            return entry.outcome.result()
+        return failure if isinstance(failure, MetricFailure) else None
+
     async def value(self, provider: Any, metric: str) -> float:
         """The metric's value at `provider` (a [Global]MetricsProvider), or the
         `MetricFailure` that fetching it raised, possibly from the cache."""
