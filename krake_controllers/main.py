@@ -75,8 +75,9 @@ def defaults(**overrides: Any) -> argparse.Namespace:
     """Every controller's settings at their defaults, but `overrides` (`krake up`
     runs them all in one process)."""
     options = OPTIONS + tuple(o for cls in TUNABLES.values() for o in options_of(cls))
-    values = {o.name.replace("-", "_"): o.type(o.default) for o in options}
-    return argparse.Namespace(**{**values, **overrides})
+    settings = parse("krake up", "every controller", options, [], environ={})
+    vars(settings).update(overrides)
+    return settings
 
 
 def build(

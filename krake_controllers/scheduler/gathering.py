@@ -70,15 +70,11 @@ def outcome(key: MetricKey, metric: Any, value: float | MetricFailure) -> Readin
     return result if result.usable else failed(result.code, f"{key}: {result.message}")
 
 
-async def reading(key: MetricKey, lookup: Lookup, fetcher: Fetcher) -> Reading:
-    found = source(key, lookup)
-    if isinstance(found, Reading):
-        return found
-    metric, provider = found
+async def fetched(key: MetricKey, metric: Any, provider: Any, fetcher: Fetcher) -> Reading:
     try:
-        value = await fetcher.value(provider, metric.spec.provider.metric)
+        value: float | MetricFailure = await fetcher.value(provider, metric.spec.provider.metric)
     except MetricFailure as err:
-        return outcome(key, metric, err)
+        value = err
     return outcome(key, metric, value)
 
 
@@ -89,7 +85,7 @@ async def read(
     others fetched concurrently."""
     unique = list(dict.fromkeys(keys))
     known: dict[MetricKey, Reading] = {}
-    pending = []
+    pending: list[tuple[MetricKey, Any, Any]] = []
     for key in unique:
         found = source(key, lookup)
         if isinstance(found, Reading):
@@ -98,10 +94,10 @@ async def read(
         metric, provider = found
         cached = fetcher.settled(provider, metric.spec.provider.metric)
         if cached is None:
-            pending.append(key)
+            pending.append((key, metric, provider))
         else:
             known[key] = outcome(key, metric, cached)
     if pending:
-        fetched = await asyncio.gather(*(reading(key, lookup, fetcher) for key in pending))
-        known.update(zip(pending, fetched, strict=True))
+        results = await asyncio.gather(*(fetched(*job, fetcher) for job in pending))
+        known.update(zip((key for key, _, _ in pending), results, strict=True))
     return {key: known[key] for key in unique}

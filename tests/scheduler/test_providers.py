@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -132,48 +133,57 @@ async def test_static_values(fetcher: Fetcher) -> None:
     assert (await failure(fetcher, source, "b")).code == UNKNOWN_METRIC
 
 
-async def test_one_fetch_per_metric_and_ttl_with_failures_cached_too() -> None:
+@dataclass
+class Cached:
+    """A fetcher with a 10 s TTL on a clock the test sets (`now[0]`), in front of a
+    fake Prometheus serving m = 0.5 (`source`)."""
+
+    fetcher: Fetcher
+    prometheus: FakePrometheus
+    source: core_pb2.MetricsProvider
+    now: list[float]
+
+
+@pytest.fixture
+async def cached() -> AsyncIterator[Cached]:
     now = [0.0]
     fetcher = Fetcher(ttl=10.0, timeout=2.0, clock=lambda: now[0])
     try:
         async with FakePrometheus({"m": 0.5}) as prometheus:
             source = provider(prometheus=core_pb2.MetricsProvider.Prometheus(url=prometheus.url))
-            answers = await asyncio.gather(*(fetcher.value(source, "m") for _ in range(50)))
-            assert answers == [0.5] * 50 and prometheus.requests == 1
-            prometheus.values["m"] = 0.7
-            now[0] = 9.9
-            assert await fetcher.value(source, "m") == 0.5 and prometheus.requests == 1
-            now[0] = 10.0
-            assert await fetcher.value(source, "m") == 0.7 and prometheus.requests == 2
-            prometheus.unavailable = True
-            now[0] = 20.0
-            for _ in range(5):
-                assert (await failure(fetcher, source, "m")).code == UNREACHABLE_METRICS_PROVIDER
-            assert prometheus.requests == 3
-            changed = provider(
-                prometheus=core_pb2.MetricsProvider.Prometheus(url=prometheus.url + "/")
-            )
-            prometheus.unavailable = False
-            assert await fetcher.value(changed, "m") == 0.7 and prometheus.requests == 4
+            yield Cached(fetcher, prometheus, source, now)
     finally:
         await fetcher.close()
 
 
-async def test_settled_gives_only_fresh_known_outcomes_as_value_would() -> None:
-    now = [0.0]
-    fetcher = Fetcher(ttl=10.0, timeout=2.0, clock=lambda: now[0])
-    try:
-        async with FakePrometheus({"m": 0.5}) as prometheus:
-            source = provider(prometheus=core_pb2.MetricsProvider.Prometheus(url=prometheus.url))
-            assert fetcher.settled(source, "m") is None  # never fetched
-            assert await fetcher.value(source, "m") == 0.5
-            assert fetcher.settled(source, "m") == 0.5 and prometheus.requests == 1
-            now[0] = 10.0
-            assert fetcher.settled(source, "m") is None  # expired: value would fetch
-            prometheus.unavailable = True
-            code = (await failure(fetcher, source, "m")).code
-            settled = fetcher.settled(source, "m")
-            assert isinstance(settled, MetricFailure) and settled.code == code
-            assert prometheus.requests == 2
-    finally:
-        await fetcher.close()
+async def test_one_fetch_per_metric_and_ttl_with_failures_cached_too(cached: Cached) -> None:
+    fetcher, prometheus, source, now = cached.fetcher, cached.prometheus, cached.source, cached.now
+    answers = await asyncio.gather(*(fetcher.value(source, "m") for _ in range(50)))
+    assert answers == [0.5] * 50 and prometheus.requests == 1
+    prometheus.values["m"] = 0.7
+    now[0] = 9.9
+    assert await fetcher.value(source, "m") == 0.5 and prometheus.requests == 1
+    now[0] = 10.0
+    assert await fetcher.value(source, "m") == 0.7 and prometheus.requests == 2
+    prometheus.unavailable = True
+    now[0] = 20.0
+    for _ in range(5):
+        assert (await failure(fetcher, source, "m")).code == UNREACHABLE_METRICS_PROVIDER
+    assert prometheus.requests == 3
+    changed = provider(prometheus=core_pb2.MetricsProvider.Prometheus(url=prometheus.url + "/"))
+    prometheus.unavailable = False
+    assert await fetcher.value(changed, "m") == 0.7 and prometheus.requests == 4
+
+
+async def test_settled_gives_only_fresh_known_outcomes_as_value_would(cached: Cached) -> None:
+    fetcher, prometheus, source, now = cached.fetcher, cached.prometheus, cached.source, cached.now
+    assert fetcher.settled(source, "m") is None  # never fetched
+    assert await fetcher.value(source, "m") == 0.5
+    assert fetcher.settled(source, "m") == 0.5 and prometheus.requests == 1
+    now[0] = 10.0
+    assert fetcher.settled(source, "m") is None  # expired: value would fetch
+    prometheus.unavailable = True
+    code = (await failure(fetcher, source, "m")).code
+    settled = fetcher.settled(source, "m")
+    assert isinstance(settled, MetricFailure) and settled.code == code
+    assert prometheus.requests == 2
